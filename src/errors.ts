@@ -1,0 +1,31 @@
+/**
+ * The one error type the data plane raises. Each code maps to exactly one gRPC status
+ * (see transport/status.ts), so a module never needs to know the transport.
+ */
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'INVALID_ARGUMENT'
+  | 'UNAVAILABLE'
+  | 'INTERNAL'
+  | 'DEADLINE_EXCEEDED'
+  | 'RESOURCE_EXHAUSTED'
+  | 'CANCELLED'
+  | 'UNIMPLEMENTED';
+
+export class InferenceError extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'InferenceError';
+  }
+}
+
+export const invalidArgument = (message: string): InferenceError => new InferenceError('INVALID_ARGUMENT', message);
+export const notFound = (message: string): InferenceError => new InferenceError('NOT_FOUND', message);
+export const unavailable = (message: string): InferenceError => new InferenceError('UNAVAILABLE', message);
+export const internal = (message: string): InferenceError => new InferenceError('INTERNAL', message);
+
+/** Anything thrown that is not already an InferenceError is a server fault. */
+export function asInferenceError(err: unknown): InferenceError {
+  if (err instanceof InferenceError) return err;
+  return internal(err instanceof Error ? err.message : String(err));
+}
