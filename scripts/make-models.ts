@@ -1,0 +1,201 @@
+/**
+ * Generates the bundled test models under models/ (or the directory given as the first argument):
+ *
+ *   stock_scorer  tabular scorer: standardise 8 features, MLP 8 -> 16 -> 1; with config.json
+ *   digit_cnn     tiny CNN on 8x8 images -> 10 logits; no config.json (served by auto-config)
+ *   type_echo     one Identity per KServe datatype; with config.json
+ *
+ * All weights come from fixed-seed PRNGs and serialization is deterministic, so reruns give
+ * byte-identical files. Run: node dist/scripts/make-models.js [outDir]
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { DataType, ElemType, attr, floatTensor, node, serializeModel, valueInfo } from './onnx/builder';
+import { gaussianArray } from './onnx/prng';
+
+/** Repository root, from dist/scripts at run time. */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const DEFAULT_MODELS_DIR = path.join(REPO_ROOT, 'models');
+
+/** A generated file: path relative to the models directory, and its bytes. */
+export interface GeneratedFile {
+  readonly path: string;
+  readonly bytes: Uint8Array;
+}
+
+function configJson(config: object): Uint8Array {
+  return Buffer.from(`${JSON.stringify(config, null, 2)}\n`, 'utf8');
+}
+
+// ---------------------------------------------------------------- stock_scorer
+
+/** What the eight features are, and plausible cross-sectional means and spreads for them. */
+export const STOCK_FEATURES = [
+  { name: 'return_1m', mean: 0.008, std: 0.072 },
+  { name: 'return_12m', mean: 0.094, std: 0.31 },
+  { name: 'volatility_60d', mean: 0.27, std: 0.12 },
+  { name: 'pe_ratio', mean: 18.6, std: 9.4 },
+  { name: 'pb_ratio', mean: 2.9, std: 1.8 },
+  { name: 'log_market_cap', mean: 22.4, std: 1.7 },
+  { name: 'dividend_yield', mean: 0.021, std: 0.016 },
+  { name: 'volume_ratio', mean: 1.04, std: 0.46 },
+] as const;
+
+const HIDDEN = 16;
+
+function stockScorer(): GeneratedFile[] {
+  const n = STOCK_FEATURES.length;
+  const featureMean = Float32Array.from(STOCK_FEATURES, (f) => f.mean);
+  const featureStd = Float32Array.from(STOCK_FEATURES, (f) => f.std);
+  const w1 = gaussianArray(1001, n * HIDDEN, Math.sqrt(2 / n));
+  const b1 = gaussianArray(1002, HIDDEN, 0.05);
+  const w2 = gaussianArray(1003, HIDDEN, Math.sqrt(1 / HIDDEN));
+  const b2 = gaussianArray(1004, 1, 0.05);
+
+  const model = serializeModel({
+    graphName: 'stock_scorer',
+    docString: 'Per-stock features -> score. standardized = (features - feature_mean) / feature_std; '
+      + 'score = relu(standardized @ w1 + b1) @ w2 + b2.',
+    inputs: [valueInfo('features', DataType.FLOAT, ['batch', n])],
+    outputs: [
+      valueInfo('score', DataType.FLOAT, ['batch', 1]),
+      valueInfo('standardized', DataType.FLOAT, ['batch', n]),
+    ],
+    initializers: [
+      floatTensor('feature_mean', [n], featureMean),
+      floatTensor('feature_std', [n], featureStd),
+      floatTensor('w1', [n, HIDDEN], w1),
+      floatTensor('b1', [HIDDEN], b1),
+      floatTensor('w2', [HIDDEN, 1], w2),
+      floatTensor('b2', [1], b2),
+    ],
+    nodes: [
+      node('Sub', ['features', 'feature_mean'], ['centered'], 'center'),
+      node('Div', ['centered', 'feature_std'], ['standardized'], 'scale'),
+      node('MatMul', ['standardized', 'w1'], ['hidden_mm'], 'dense1_matmul'),
+      node('Add', ['hidden_mm', 'b1'], ['hidden_pre'], 'dense1_bias'),
+      node('Relu', ['hidden_pre'], ['hidden'], 'dense1_relu'),
+      node('MatMul', ['hidden', 'w2'], ['score_mm'], 'dense2_matmul'),
+      node('Add', ['score_mm', 'b2'], ['score'], 'dense2_bias'),
+    ],
+    metadata: { feature_names: STOCK_FEATURES.map((f) => f.name).join(',') },
+  });
+
+  const config = {
+    name: 'stock_scorer',
+    platform: 'onnxruntime_onnx',
+    max_batch_size: 64,
+    input: [{ name: 'features', data_type: 'TYPE_FP32', dims: [n] }],
+    output: [
+      { name: 'score', data_type: 'TYPE_FP32', dims: [1] },
+      { name: 'standardized', data_type: 'TYPE_FP32', dims: [n] },
+    ],
+    dynamic_batching: { max_queue_delay_microseconds: 200 },
+    instance_group: [{ count: 1, kind: 'KIND_CPU' }],
+  };
+
+  return [
+    { path: 'stock_scorer/1/model.onnx', bytes: model },
+    { path: 'stock_scorer/config.json', bytes: configJson(config) },
+  ];
+}
+
+// ---------------------------------------------------------------- digit_cnn
+
+function digitCnn(): GeneratedFile[] {
+  const filters = 4;
+  const classes = 10;
+  const flat = filters * 4 * 4; // 8x8 -> conv (same) 8x8 -> maxpool 2x2/2 -> 4x4
+  const model = serializeModel({
+    graphName: 'digit_cnn',
+    docString: 'image [batch,1,8,8] -> Conv 4x3x3 (pad 1) -> Relu -> MaxPool 2x2/2 -> Flatten -> Gemm -> logits [batch,10].',
+    inputs: [valueInfo('image', DataType.FLOAT, ['batch', 1, 8, 8])],
+    outputs: [valueInfo('logits', DataType.FLOAT, ['batch', classes])],
+    initializers: [
+      floatTensor('conv_w', [filters, 1, 3, 3], gaussianArray(2001, filters * 9, Math.sqrt(2 / 9))),
+      floatTensor('conv_b', [filters], gaussianArray(2002, filters, 0.05)),
+      floatTensor('fc_w', [classes, flat], gaussianArray(2003, classes * flat, Math.sqrt(1 / flat))),
+      floatTensor('fc_b', [classes], gaussianArray(2004, classes, 0.05)),
+    ],
+    nodes: [
+      node('Conv', ['image', 'conv_w', 'conv_b'], ['conv'], 'conv', [
+        attr.ints('kernel_shape', [3, 3]),
+        attr.ints('pads', [1, 1, 1, 1]),
+        attr.ints('strides', [1, 1]),
+      ]),
+      node('Relu', ['conv'], ['conv_relu'], 'conv_relu'),
+      node('MaxPool', ['conv_relu'], ['pooled'], 'pool', [
+        attr.ints('kernel_shape', [2, 2]),
+        attr.ints('strides', [2, 2]),
+      ]),
+      node('Flatten', ['pooled'], ['flat'], 'flatten', [attr.int('axis', 1)]),
+      node('Gemm', ['flat', 'fc_w', 'fc_b'], ['logits'], 'fc', [attr.int('transB', 1)]),
+    ],
+  });
+  return [{ path: 'digit_cnn/1/model.onnx', bytes: model }];
+}
+
+// ---------------------------------------------------------------- type_echo
+
+/** Suffix of in_/out_ names, ONNX element type, Triton config type; one per KServe datatype. */
+export const TYPE_ECHO_TYPES: ReadonlyArray<{ suffix: string; elemType: ElemType; configType: string }> = [
+  { suffix: 'bool', elemType: DataType.BOOL, configType: 'TYPE_BOOL' },
+  { suffix: 'uint8', elemType: DataType.UINT8, configType: 'TYPE_UINT8' },
+  { suffix: 'int8', elemType: DataType.INT8, configType: 'TYPE_INT8' },
+  { suffix: 'uint16', elemType: DataType.UINT16, configType: 'TYPE_UINT16' },
+  { suffix: 'int16', elemType: DataType.INT16, configType: 'TYPE_INT16' },
+  { suffix: 'uint32', elemType: DataType.UINT32, configType: 'TYPE_UINT32' },
+  { suffix: 'int32', elemType: DataType.INT32, configType: 'TYPE_INT32' },
+  { suffix: 'uint64', elemType: DataType.UINT64, configType: 'TYPE_UINT64' },
+  { suffix: 'int64', elemType: DataType.INT64, configType: 'TYPE_INT64' },
+  { suffix: 'fp16', elemType: DataType.FLOAT16, configType: 'TYPE_FP16' },
+  { suffix: 'fp32', elemType: DataType.FLOAT, configType: 'TYPE_FP32' },
+  { suffix: 'fp64', elemType: DataType.DOUBLE, configType: 'TYPE_FP64' },
+  { suffix: 'bytes', elemType: DataType.STRING, configType: 'TYPE_STRING' },
+];
+
+function typeEcho(): GeneratedFile[] {
+  const model = serializeModel({
+    graphName: 'type_echo',
+    docString: 'out_<type> = Identity(in_<type>) for every KServe datatype; shapes [batch, n].',
+    inputs: TYPE_ECHO_TYPES.map((t) => valueInfo(`in_${t.suffix}`, t.elemType, ['batch', 'n'])),
+    outputs: TYPE_ECHO_TYPES.map((t) => valueInfo(`out_${t.suffix}`, t.elemType, ['batch', 'n'])),
+    nodes: TYPE_ECHO_TYPES.map((t) => node('Identity', [`in_${t.suffix}`], [`out_${t.suffix}`], `echo_${t.suffix}`)),
+  });
+  const config = {
+    name: 'type_echo',
+    platform: 'onnxruntime_onnx',
+    max_batch_size: 8,
+    input: TYPE_ECHO_TYPES.map((t) => ({ name: `in_${t.suffix}`, data_type: t.configType, dims: [-1] })),
+    output: TYPE_ECHO_TYPES.map((t) => ({ name: `out_${t.suffix}`, data_type: t.configType, dims: [-1] })),
+  };
+  return [
+    { path: 'type_echo/1/model.onnx', bytes: model },
+    { path: 'type_echo/config.json', bytes: configJson(config) },
+  ];
+}
+
+// ---------------------------------------------------------------- entry point
+
+/** All bundled model files, in memory. */
+export function buildModels(): GeneratedFile[] {
+  return [...stockScorer(), ...digitCnn(), ...typeEcho()];
+}
+
+/** Writes every bundled model file under `outDir`; returns what was written. */
+export function generateModels(outDir: string): GeneratedFile[] {
+  const files = buildModels();
+  for (const file of files) {
+    const target = path.join(outDir, ...file.path.split('/'));
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, file.bytes);
+  }
+  return files;
+}
+
+if (require.main === module) {
+  const outDir = path.resolve(process.argv[2] ?? DEFAULT_MODELS_DIR);
+  for (const file of generateModels(outDir)) {
+    console.log(`${path.join(outDir, file.path)}  ${file.bytes.length} bytes`);
+  }
+}
