@@ -1,0 +1,186 @@
+/**
+ * The tensor codec between KServe v2 wire messages (as @grpc/proto-loader decodes them with
+ * keepCase, longs: String, defaults: false) and the domain Tensor. Runs on every request.
+ */
+import { invalidArgument, type InferenceError } from '../errors';
+import {
+  allocate, DATATYPES, elementSize, isDataType, isNumeric, view,
+  type NumericArray, type NumericDataType,
+} from '../tensor/datatype';
+import { elementCount, type Tensor } from '../tensor/tensor';
+import { decodeContents, hasTypedValues, type WireTensorContents } from './codec-contents';
+
+export type { WireTensorContents } from './codec-contents';
+
+export interface WireInputTensor {
+  name?: string;
+  datatype?: string;
+  shape?: (string | number)[];
+  contents?: WireTensorContents;
+  parameters?: unknown;
+}
+
+export interface WireOutputTensor {
+  name: string;
+  datatype: string;
+  shape: number[];
+}
+
+/** Far beyond any gRPC message, yet small enough that no allocation it allows can overflow. */
+export const MAX_ELEMENTS = 2 ** 31;
+
+const INTEGER = /^-?[0-9]+$/;
+
+/** Decodes every input of a ModelInferRequest. Throws InferenceError INVALID_ARGUMENT. */
+export function decodeInputs(
+  inputs: readonly WireInputTensor[] | undefined,
+  raw: readonly Uint8Array[] | undefined,
+): Tensor[] {
+  const wires = inputs ?? [];
+  const raws = raw ?? [];
+  const useRaw = raws.length > 0;
+  if (useRaw && raws.length !== wires.length) throw rawCountMismatch(wires, raws.length);
+
+  const seen = new Set<string>();
+  const tensors: Tensor[] = [];
+  for (let i = 0; i < wires.length; i++) {
+    const input = wires[i];
+    const name = input.name ?? '';
+    if (name === '') throw invalidArgument(`input ${i}: name is empty: expected a tensor name`);
+    const label = `input '${name}'`;
+    if (seen.has(name)) throw invalidArgument(`${label}: appears more than once: expected each input name once`);
+    seen.add(name);
+
+    const datatype = input.datatype ?? '';
+    if (!isDataType(datatype)) {
+      throw invalidArgument(`${label}: unknown datatype '${datatype}': expected one of ${DATATYPES.join(', ')}`);
+    }
+    const shape = parseShape(label, input.shape);
+    const count = countElements(label, shape);
+
+    let data: NumericArray | readonly Uint8Array[];
+    if (useRaw) {
+      if (hasTypedValues(input.contents)) {
+        throw invalidArgument(`${label}: raw and typed contents together: expected raw_input_contents only, got contents too`);
+      }
+      data = isNumeric(datatype)
+        ? decodeRawNumeric(label, datatype, count, raws[i])
+        : decodeRawBytes(label, count, raws[i]);
+    } else {
+      data = decodeContents(label, datatype, count, input.contents);
+    }
+    tensors.push({ name, datatype, shape, data });
+  }
+  return tensors;
+}
+
+/** Raw little-endian bytes of a tensor, as raw_output_contents carries them. */
+export function encodeRaw(tensor: Tensor): Buffer {
+  const { data } = tensor;
+  if (!isBytesData(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+
+  let total = 0;
+  for (const element of data) total += 4 + element.byteLength;
+  // Every byte is written below, so the pooled, uninitialised allocation is safe.
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const element of data) {
+    out.writeUInt32LE(element.byteLength, at);
+    out.set(element, at + 4);
+    at += 4 + element.byteLength;
+  }
+  return out;
+}
+
+export function describeOutput(tensor: Tensor): WireOutputTensor {
+  return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape.slice() };
+}
+
+function isBytesData(data: Tensor['data']): data is readonly Uint8Array[] {
+  return Array.isArray(data);
+}
+
+function rawCountMismatch(wires: readonly WireInputTensor[], rawCount: number): InferenceError {
+  const expected = `expected one raw_input_contents entry per input (${wires.length})`;
+  if (rawCount < wires.length) {
+    return invalidArgument(`input '${wires[rawCount].name ?? ''}': has no raw_input_contents entry: ${expected}, got ${rawCount}`);
+  }
+  const names = wires.map((w) => `'${w.name ?? ''}'`).join(', ');
+  return invalidArgument(`inputs [${names}]: ${expected}, got ${rawCount}`);
+}
+
+/** int64 dims arrive as decimal strings; they must be exact, non-negative integers. */
+function parseShape(label: string, wire: readonly (string | number)[] | undefined): number[] {
+  const shape: number[] = [];
+  if (wire === undefined || wire === null) return shape;
+  for (let i = 0; i < wire.length; i++) {
+    const dim = wire[i];
+    const n = typeof dim === 'number' ? dim : typeof dim === 'string' && INTEGER.test(dim) ? Number(dim) : NaN;
+    if (!Number.isInteger(n) || n < 0) {
+      throw invalidArgument(`${label}: shape[${i}] is ${String(dim)}: expected an integer >= 0`);
+    }
+    if (!Number.isSafeInteger(n)) {
+      throw invalidArgument(`${label}: shape[${i}] is ${String(dim)}: expected at most ${Number.MAX_SAFE_INTEGER}`);
+    }
+    shape.push(n);
+  }
+  return shape;
+}
+
+function countElements(label: string, shape: readonly number[]): number {
+  // With no zero dim the running product only grows, so even an inexact or infinite one is caught below.
+  const count = shape.includes(0) ? 0 : elementCount(shape);
+  if (count > MAX_ELEMENTS) {
+    throw invalidArgument(`${label}: shape [${shape.join(',')}] has ${count} elements: expected at most ${MAX_ELEMENTS}`);
+  }
+  return count;
+}
+
+function decodeRawNumeric(label: string, datatype: NumericDataType, count: number, bytes: Uint8Array): NumericArray {
+  const size = elementSize(datatype);
+  const expected = count * size;
+  if (bytes.byteLength !== expected) {
+    throw invalidArgument(`${label}: expected ${expected} bytes of raw_input_contents for ${count} ${datatype} elements, got ${bytes.byteLength}`);
+  }
+  let data: NumericArray;
+  if (bytes.byteOffset % size === 0) {
+    data = view(datatype, bytes.buffer, bytes.byteOffset, count);
+  } else {
+    // Protobuf slices need not be aligned, and typed-array views must be.
+    data = allocate(datatype, count);
+    new Uint8Array(data.buffer, data.byteOffset, data.byteLength).set(bytes);
+  }
+  if (datatype === 'BOOL') {
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i] > 1) throw invalidArgument(`${label}: raw BOOL element ${i} is ${bytes[i]}: expected 0 or 1`);
+    }
+  }
+  return data;
+}
+
+/** Each element is a 4-byte little-endian length, then that many bytes. */
+function decodeRawBytes(label: string, count: number, bytes: Uint8Array): Uint8Array[] {
+  const total = bytes.byteLength;
+  // Checked before anything is allocated for `count` elements: each needs at least its prefix.
+  if (count * 4 > total) {
+    throw invalidArgument(`${label}: expected ${count} length-prefixed BYTES elements in raw_input_contents, got only ${total} bytes`);
+  }
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    if (total - at < 4) {
+      throw invalidArgument(`${label}: raw BYTES element ${i} is truncated: expected a 4-byte length prefix, got ${total - at} bytes`);
+    }
+    const length = (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
+    at += 4;
+    if (length > total - at) {
+      throw invalidArgument(`${label}: raw BYTES element ${i} is truncated: expected ${length} bytes, got ${total - at}`);
+    }
+    out.push(bytes.subarray(at, at + length));
+    at += length;
+  }
+  if (at !== total) {
+    throw invalidArgument(`${label}: expected ${count} BYTES elements in raw_input_contents, got ${total - at} bytes after them`);
+  }
+  return out;
+}
