@@ -1,0 +1,64 @@
+/**
+ * Where a batch is formed: which queued jobs leave together, and whether they should
+ * leave now or wait for more (Triton's dynamic batcher rules).
+ */
+import type { QueuedJob } from './policy-queue';
+
+export interface BatchLimits {
+  /** Rows per run (max_batch_size). */
+  readonly maxRows: number;
+  /** Jobs per run: 1 when the model runs one request at a time. */
+  readonly maxJobs: number;
+  /** Ascending preferred batch sizes, possibly empty. */
+  readonly preferredSizes: readonly number[];
+}
+
+export interface BatchChoice {
+  readonly entries: QueuedJob[];
+  readonly rows: number;
+}
+
+/**
+ * The longest run of jobs from the head of the queue that fit together: same non-batch
+ * shapes, within maxRows and maxJobs. `closed` is true when no later arrival could join it.
+ */
+export function candidateBatch(waiting: Iterable<QueuedJob>, limits: BatchLimits): BatchChoice & { readonly closed: boolean } {
+  const entries: QueuedJob[] = [];
+  let rows = 0;
+  let key: string | undefined;
+  for (const entry of waiting) {
+    const { job } = entry;
+    key ??= job.shapeKey;
+    if (job.shapeKey !== key || rows + job.rows > limits.maxRows || entries.length >= limits.maxJobs) {
+      return { entries, rows, closed: true };
+    }
+    entries.push(entry);
+    rows += job.rows;
+  }
+  return { entries, rows, closed: rows >= limits.maxRows || entries.length >= limits.maxJobs };
+}
+
+/**
+ * Decides what leaves now; undefined means wait for more requests (until the delay runs out).
+ * A full or closed batch leaves at once; otherwise the largest prefix of a preferred size;
+ * otherwise everything once the oldest job has waited the maximum queue delay.
+ */
+export function chooseBatch(waiting: Iterable<QueuedJob>, limits: BatchLimits, delayExpired: boolean): BatchChoice | undefined {
+  const candidate = candidateBatch(waiting, limits);
+  if (candidate.entries.length === 0) return undefined;
+  if (candidate.closed || delayExpired) return candidate;
+  if (limits.preferredSizes.length > 0) {
+    let rows = 0;
+    let best = 0;
+    let bestRows = 0;
+    candidate.entries.forEach((entry, i) => {
+      rows += entry.job.rows;
+      if (limits.preferredSizes.includes(rows)) {
+        best = i + 1;
+        bestRows = rows;
+      }
+    });
+    if (best > 0) return { entries: candidate.entries.slice(0, best), rows: bestRows };
+  }
+  return undefined;
+}

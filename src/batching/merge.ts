@@ -1,0 +1,81 @@
+/**
+ * Gathers the inputs of a batch's jobs into one tensor per input along the batch
+ * dimension, and scatters the model's outputs back to each job as views, not copies.
+ */
+import { internal } from '../errors';
+import { allocate, fromOrtType, isNumeric, toOrtType, type NumericArray } from '../tensor/datatype';
+import { elementCount, type Tensor } from '../tensor/tensor';
+import type { WireTensor } from '../runtime/worker-protocol';
+import type { InferenceJob } from './inference-job';
+
+export interface MergedFeeds {
+  readonly feeds: Record<string, WireTensor>;
+  /** Fresh buffers that may move to the worker without copying. */
+  readonly transfer: ArrayBuffer[];
+}
+
+const utf8 = new TextDecoder();
+
+/** Every job carries the same input names (validation guarantees it) and, within a batch, the same non-batch dims. */
+export function mergeInputs(jobs: readonly InferenceJob[], rows: number, batched: boolean): MergedFeeds {
+  const feeds: Record<string, WireTensor> = {};
+  const transfer: ArrayBuffer[] = [];
+  for (const first of jobs[0].inputs) {
+    const parts = jobs.length === 1 ? [first] : jobs.map((job) => inputNamed(job, first.name));
+    const dims = batched ? [rows, ...first.shape.slice(1)] : [...first.shape];
+    if (isNumeric(first.datatype)) {
+      const data = allocate(first.datatype, elementCount(dims));
+      let offset = 0;
+      for (const part of parts) {
+        const src = part.data as NumericArray;
+        // Same constructor on both sides, so set() is a plain memory copy.
+        (data as Uint8Array).set(src as Uint8Array, offset);
+        offset += src.length;
+      }
+      feeds[first.name] = { type: toOrtType(first.datatype), dims, data };
+      transfer.push(data.buffer as ArrayBuffer);
+    } else {
+      const data: string[] = [];
+      for (const part of parts) for (const bytes of part.data as readonly Uint8Array[]) data.push(utf8.decode(bytes));
+      feeds[first.name] = { type: 'string', dims, data };
+    }
+  }
+  return { feeds, transfer };
+}
+
+function inputNamed(job: InferenceJob, name: string): Tensor {
+  for (const t of job.inputs) if (t.name === name) return t;
+  throw internal(`batched job lacks input '${name}'`);
+}
+
+/** Splits each output by the jobs' row counts; each job gets only the outputs it asked for. */
+export function splitOutputs(jobs: readonly InferenceJob[], outputs: Record<string, WireTensor>, rows: number, batched: boolean): Tensor[][] {
+  const perJob: Tensor[][] = jobs.map(() => []);
+  for (const [name, out] of Object.entries(outputs)) {
+    const datatype = fromOrtType(out.type);
+    if (!datatype) throw internal(`output '${name}' has type ${out.type}, which the protocol cannot carry`);
+    if (batched && out.dims[0] !== rows) {
+      throw internal(`output '${name}' has ${out.dims[0]} rows for a batch of ${rows}`);
+    }
+    const rowElements = batched && rows > 0 ? out.data.length / rows : 0;
+    let row = 0;
+    jobs.forEach((job, i) => {
+      const start = row;
+      row += job.rows;
+      if (!job.outputs.includes(name)) return;
+      if (!batched) {
+        perJob[i].push({ name, datatype, shape: out.dims, data: bytesOf(out.data) });
+        return;
+      }
+      const from = start * rowElements;
+      const to = row * rowElements;
+      const data = Array.isArray(out.data) ? bytesOf(out.data.slice(from, to)) : (out.data as NumericArray).subarray(from, to);
+      perJob[i].push({ name, datatype, shape: [job.rows, ...out.dims.slice(1)], data });
+    });
+  }
+  return perJob;
+}
+
+function bytesOf(data: WireTensor['data']): Tensor['data'] {
+  return Array.isArray(data) ? data.map((s) => Buffer.from(s, 'utf8')) : (data as NumericArray);
+}

@@ -1,0 +1,131 @@
+/**
+ * Runs a model version's jobs on its instances: admits them to the policy queue, forms a
+ * batch whenever an instance is idle and the batching rules say go, runs it, and scatters
+ * the results. With no dynamic batching every batch is a single job (Triton's default scheduler).
+ */
+import { performance } from 'node:perf_hooks';
+import { asInferenceError } from '../errors';
+import type { DynamicBatching, ModelConfig, QueuePolicy } from '../repository/model-config';
+import type { InstancePool } from '../runtime/instance-pool';
+import type { ModelInstance } from '../runtime/model-instance';
+import type { ModelStatistics } from '../observability/model-statistics';
+import type { Tensor } from '../tensor/tensor';
+import { chooseBatch, type BatchChoice, type BatchLimits } from './batch-former';
+import type { InferenceJob } from './inference-job';
+import { mergeInputs, splitOutputs } from './merge';
+import { PolicyQueue } from './policy-queue';
+
+export class Scheduler {
+  private readonly queue: PolicyQueue;
+  private readonly limits: BatchLimits;
+  private readonly delayMs: number;
+  private readonly batched: boolean;
+  private readonly preserveOrdering: boolean;
+  private timer: NodeJS.Timeout | undefined;
+  /** Results held back so batches complete in the order they started (preserve_ordering). */
+  private nextToDeliver = 0;
+  private nextBatch = 0;
+  private readonly finished = new Map<number, () => void>();
+
+  constructor(
+    config: ModelConfig,
+    private readonly pool: InstancePool,
+    private readonly stats: ModelStatistics,
+    defaultQueuePolicy: QueuePolicy,
+  ) {
+    const db = config.dynamicBatching;
+    this.batched = config.maxBatchSize > 0;
+    this.limits = {
+      maxRows: Math.max(1, config.maxBatchSize),
+      maxJobs: db && this.batched ? Number.POSITIVE_INFINITY : 1,
+      preferredSizes: db?.preferredBatchSizes ?? [],
+    };
+    this.delayMs = db ? db.maxQueueDelayMicros / 1000 : 0;
+    this.preserveOrdering = db?.preserveOrdering ?? false;
+    this.queue = new PolicyQueue(levelPolicies(db, defaultQueuePolicy), () => this.schedule());
+  }
+
+  /** Resolves with the job's outputs, or rejects with an InferenceError. */
+  submit(job: InferenceJob): void {
+    this.queue.add(job);
+    this.schedule();
+  }
+
+  get queued(): number {
+    return this.queue.size;
+  }
+
+  private schedule(): void {
+    while (this.queue.size > 0) {
+      const instance = this.pool.acquire();
+      if (!instance) return;
+      const oldest = this.queue.oldestWaiting()!;
+      const waitedMs = performance.now() - oldest;
+      const batch = chooseBatch(this.queue.waiting(), this.limits, waitedMs >= this.delayMs);
+      if (!batch) {
+        this.pool.release(instance);
+        this.wakeAfter(this.delayMs - waitedMs);
+        return;
+      }
+      for (const entry of batch.entries) this.queue.take(entry);
+      void this.execute(instance, batch);
+    }
+  }
+
+  private wakeAfter(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.schedule();
+    }, Math.max(0, ms));
+  }
+
+  private async execute(instance: ModelInstance, batch: BatchChoice): Promise<void> {
+    const seq = this.nextBatch++;
+    const jobs = batch.entries.map((e) => e.job);
+    const start = performance.now();
+    for (const entry of batch.entries) this.stats.recordQueued((start - entry.enqueuedAt) * 1e6);
+    let settle: () => void;
+    try {
+      const { feeds, transfer } = mergeInputs(jobs, batch.rows, this.batched);
+      const fetches = [...new Set(jobs.flatMap((j) => j.outputs))];
+      const sent = performance.now();
+      const result = await instance.run(feeds, fetches, transfer);
+      const received = performance.now();
+      const perJob = splitOutputs(jobs, result.outputs, batch.rows, this.batched);
+      const done = performance.now();
+      // Round trip minus the run itself is the cost of getting tensors in and out of the worker.
+      const inputNs = (sent - start) * 1e6 + Math.max(0, (received - sent) * 1e6 - result.inferNs) / 2;
+      this.stats.recordExecution(batch.rows, jobs.length, {
+        inputNs,
+        inferNs: result.inferNs,
+        outputNs: (done - received) * 1e6 + Math.max(0, (received - sent) * 1e6 - result.inferNs) / 2,
+      });
+      settle = () => jobs.forEach((job, i) => job.resolve(perJob[i] as Tensor[]));
+    } catch (err) {
+      const error = asInferenceError(err);
+      settle = () => jobs.forEach((job) => job.reject(error));
+    }
+    this.pool.release(instance);
+    this.deliver(seq, settle);
+    this.schedule();
+  }
+
+  private deliver(seq: number, settle: () => void): void {
+    if (!this.preserveOrdering) {
+      settle();
+      return;
+    }
+    this.finished.set(seq, settle);
+    for (let next = this.finished.get(this.nextToDeliver); next; next = this.finished.get(this.nextToDeliver)) {
+      this.finished.delete(this.nextToDeliver++);
+      next();
+    }
+  }
+}
+
+function levelPolicies(db: DynamicBatching | undefined, fallback: QueuePolicy): QueuePolicy[] {
+  if (!db) return [fallback];
+  const levels = Math.max(1, db.priorityLevels);
+  return Array.from({ length: levels }, (_, i) => db.priorityQueuePolicy.get(i + 1) ?? db.defaultQueuePolicy);
+}

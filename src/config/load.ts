@@ -1,0 +1,49 @@
+import { buildSchema, type ExecutionProvider, type GraphOptimizationLevel } from './schema';
+
+export interface ServerConfig {
+  readonly modelRepository: string;
+  readonly grpc: { readonly host: string; readonly port: number; readonly maxMessageBytes: number };
+  readonly logLevel: string;
+  readonly runtime: {
+    readonly executionProviders: readonly ExecutionProvider[];
+    readonly intraOpThreads: number;
+    readonly graphOptimizationLevel: GraphOptimizationLevel;
+  };
+  readonly defaultMaxBatchSize: number;
+  readonly defaultMaxQueueSize: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Precedence, lowest first: schema default, the --config JSON file, environment, flags.
+ * A bad value or an unknown key in the file throws a ConfigError naming the key.
+ */
+export function loadConfig(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const config = buildSchema({ env, args: [...argv] });
+  try {
+    const file = config.get('config');
+    if (file) config.loadFile(file);
+    config.validate({ allowed: 'strict' });
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return {
+    modelRepository: config.get('model_repository'),
+    grpc: {
+      host: config.get('grpc.host'),
+      port: config.get('grpc.port'),
+      maxMessageBytes: config.get('grpc.max_message_bytes'),
+    },
+    logLevel: config.get('log.level'),
+    runtime: {
+      executionProviders: config.get('runtime.execution_providers') as ExecutionProvider[],
+      intraOpThreads: config.get('runtime.intra_op_threads'),
+      graphOptimizationLevel: config.get('runtime.graph_optimization_level') as GraphOptimizationLevel,
+    },
+    defaultMaxBatchSize: config.get('models.default_max_batch_size'),
+    defaultMaxQueueSize: config.get('models.default_max_queue_size'),
+  };
+}

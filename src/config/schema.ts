@@ -1,0 +1,106 @@
+import convict from 'convict';
+
+export const EXECUTION_PROVIDERS = ['cuda', 'cpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
+export type GraphOptimizationLevel = (typeof GRAPH_OPTIMIZATION_LEVELS)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Accepts an array or a comma list (from env and flags) of known execution providers. */
+const providerList: convict.Format = {
+  name: 'provider-list',
+  coerce: (value: string) => value.split(',').map((p) => p.trim()).filter((p) => p.length > 0),
+  validate(value: unknown) {
+    if (!Array.isArray(value) || value.length === 0) throw new Error('must be a non-empty list of execution providers');
+    for (const provider of value) {
+      if (!(EXECUTION_PROVIDERS as readonly unknown[]).includes(provider)) {
+        throw new Error(`unknown execution provider '${String(provider)}' (known: ${EXECUTION_PROVIDERS.join(', ')})`);
+      }
+    }
+  },
+};
+
+const positiveInt: convict.Format = {
+  name: 'positive-int',
+  coerce: (value: string) => Number(value),
+  validate(value: unknown) {
+    if (!Number.isInteger(value) || (value as number) < 1) throw new Error('must be an integer >= 1');
+  },
+};
+
+convict.addFormat(providerList);
+convict.addFormat(positiveInt);
+
+export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] }) {
+  return convict({
+    config: {
+      doc: 'Path of a JSON file with any of these settings; environment and flags override it.',
+      format: String,
+      default: '',
+      env: 'CONFIG_FILE',
+      arg: 'config',
+    },
+    model_repository: {
+      doc: 'Folder holding <model>/<version>/model.onnx and optional <model>/config.json.',
+      format: String,
+      default: './models',
+      env: 'MODEL_REPOSITORY',
+      arg: 'model-repository',
+    },
+    grpc: {
+      host: { doc: 'Address the gRPC server binds.', format: String, default: '0.0.0.0', env: 'GRPC_HOST', arg: 'grpc-host' },
+      port: { doc: 'gRPC port; 0 picks a free one.', format: 'port', default: 8001, env: 'GRPC_PORT', arg: 'grpc-port' },
+      max_message_bytes: {
+        doc: 'Largest request or response message, in bytes.',
+        format: 'positive-int',
+        default: 64 * 1024 * 1024,
+        env: 'GRPC_MAX_MESSAGE_BYTES',
+        arg: 'grpc-max-message-bytes',
+      },
+    },
+    log: {
+      level: { doc: 'pino log level.', format: LOG_LEVELS as unknown as string[], default: 'info', env: 'LOG_LEVEL', arg: 'log-level' },
+    },
+    runtime: {
+      execution_providers: {
+        doc: 'ONNX Runtime execution providers in order of preference; each model falls back along the list.',
+        format: 'provider-list',
+        default: ['cuda', 'cpu'],
+        env: 'EXECUTION_PROVIDERS',
+        arg: 'execution-providers',
+      },
+      intra_op_threads: {
+        doc: 'ONNX Runtime intra-op threads per model instance; 0 lets ONNX Runtime choose.',
+        format: 'nat',
+        default: 0,
+        env: 'ORT_INTRA_OP_THREADS',
+        arg: 'ort-intra-op-threads',
+      },
+      graph_optimization_level: {
+        doc: 'ONNX Runtime graph optimization level.',
+        format: GRAPH_OPTIMIZATION_LEVELS as unknown as string[],
+        default: 'all',
+        env: 'ORT_GRAPH_OPTIMIZATION_LEVEL',
+        arg: 'ort-graph-optimization-level',
+      },
+    },
+    models: {
+      default_max_batch_size: {
+        doc: 'max_batch_size given to an auto-configured model whose first dimension is variable (Triton uses 4).',
+        format: 'nat',
+        default: 4,
+        env: 'DEFAULT_MAX_BATCH_SIZE',
+        arg: 'default-max-batch-size',
+      },
+      default_max_queue_size: {
+        doc: 'Bound on queued requests per model version and priority level where config.json sets none (Triton: unbounded).',
+        format: 'positive-int',
+        default: 1024,
+        env: 'DEFAULT_MAX_QUEUE_SIZE',
+        arg: 'default-max-queue-size',
+      },
+    },
+  }, sources);
+}
+
+export type ConfigSchema = ReturnType<typeof buildSchema>;

@@ -1,0 +1,26 @@
+import type { Tensor } from '../tensor/tensor';
+
+/** An inference request after decoding, before it is checked against the model. */
+export interface InferRequest {
+  readonly modelName: string;
+  /** Empty: the default (latest ready) version. */
+  readonly modelVersion: string;
+  readonly id: string;
+  readonly inputs: readonly Tensor[];
+  /** Requested output names; empty means all of the model's outputs. */
+  readonly outputs: readonly string[];
+  /** Triton's `priority` parameter; 0 or absent means the model's default level. */
+  readonly priority: number;
+  /** Triton's `timeout` parameter in microseconds. */
+  readonly timeoutMicros: number | undefined;
+  /** performance.now() time of the gRPC deadline. */
+  readonly deadlineAt: number | undefined;
+  readonly signal: AbortSignal | undefined;
+}
+
+export interface InferResult {
+  readonly modelName: string;
+  readonly modelVersion: string;
+  readonly id: string;
+  readonly outputs: readonly Tensor[];
+}

@@ -1,0 +1,61 @@
+/**
+ * Checks a decoded request against the model's configuration, before it may queue:
+ * every input present once with the declared datatype and shape, rows within
+ * max_batch_size, and requested outputs known.
+ */
+import { invalidArgument } from '../errors';
+import type { ModelConfig, TensorSpec } from '../repository/model-config';
+import type { Tensor } from '../tensor/tensor';
+
+export interface ValidatedShape {
+  readonly rows: number;
+  readonly shapeKey: string;
+  readonly outputs: readonly string[];
+}
+
+export function validateRequest(config: ModelConfig, inputs: readonly Tensor[], requested: readonly string[]): ValidatedShape {
+  const batched = config.maxBatchSize > 0;
+  if (inputs.length !== config.inputs.length || !config.inputs.every((spec) => inputs.some((t) => t.name === spec.name))) {
+    for (const t of inputs) {
+      if (!config.inputs.some((spec) => spec.name === t.name)) {
+        throw invalidArgument(`unexpected input '${t.name}' for model '${config.name}' (expected ${names(config.inputs)})`);
+      }
+    }
+    const missing = config.inputs.filter((spec) => !inputs.some((t) => t.name === spec.name)).map((s) => s.name);
+    throw invalidArgument(`missing input${missing.length > 1 ? 's' : ''} '${missing.join("', '")}' for model '${config.name}'`);
+  }
+  let rows = batched ? -1 : 1;
+  let shapeKey = '';
+  for (const spec of config.inputs) {
+    const tensor = inputs.find((t) => t.name === spec.name)!;
+    if (tensor.datatype !== spec.datatype) {
+      throw invalidArgument(`input '${spec.name}': datatype ${tensor.datatype} does not match the model's ${spec.datatype}`);
+    }
+    const expected = batched ? [-1, ...spec.dims] : spec.dims;
+    if (tensor.shape.length !== expected.length || !tensor.shape.every((d, i) => expected[i] === -1 || expected[i] === d)) {
+      throw invalidArgument(`input '${spec.name}': shape [${tensor.shape.join(',')}] does not match the model's [${expected.join(',')}]`);
+    }
+    if (batched) {
+      const batch = tensor.shape[0];
+      if (batch < 1 || batch > config.maxBatchSize) {
+        throw invalidArgument(`input '${spec.name}': batch size ${batch} is outside 1..${config.maxBatchSize} (max_batch_size)`);
+      }
+      if (rows !== -1 && batch !== rows) {
+        throw invalidArgument(`input '${spec.name}': batch size ${batch} differs from the other inputs' ${rows}`);
+      }
+      rows = batch;
+      shapeKey += `${tensor.shape.slice(1).join('x')};`;
+    }
+  }
+  for (const name of requested) {
+    if (!config.outputs.some((o) => o.name === name)) {
+      throw invalidArgument(`unknown requested output '${name}' for model '${config.name}' (it has ${names(config.outputs)})`);
+    }
+  }
+  if (new Set(requested).size !== requested.length) throw invalidArgument('an output is requested more than once');
+  return { rows, shapeKey, outputs: requested.length > 0 ? requested : config.outputs.map((o) => o.name) };
+}
+
+function names(specs: readonly TensorSpec[]): string {
+  return specs.map((s) => `'${s.name}'`).join(', ');
+}

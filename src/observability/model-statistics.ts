@@ -1,0 +1,65 @@
+/** Per model-version counters with Triton's ModelStatistics meanings; durations in nanoseconds. */
+
+export class Duration {
+  count = 0;
+  ns = 0;
+  add(ns: number, count = 1): void {
+    this.count += count;
+    this.ns += ns;
+  }
+}
+
+export interface BatchSizeStats {
+  readonly computeInput: Duration;
+  readonly computeInfer: Duration;
+  readonly computeOutput: Duration;
+}
+
+export interface ExecutionTimes {
+  readonly inputNs: number;
+  readonly inferNs: number;
+  readonly outputNs: number;
+}
+
+export class ModelStatistics {
+  /** Rows served: each row of a batched request counts as one inference. */
+  inferenceCount = 0;
+  /** Model runs, whatever their batch size. */
+  executionCount = 0;
+  /** Milliseconds since the epoch of the last finished request. */
+  lastInference = 0;
+  readonly success = new Duration();
+  readonly fail = new Duration();
+  readonly queue = new Duration();
+  readonly computeInput = new Duration();
+  readonly computeInfer = new Duration();
+  readonly computeOutput = new Duration();
+  readonly batchStats = new Map<number, BatchSizeStats>();
+
+  /** One model run of `batchSize` rows serving `requests` requests. */
+  recordExecution(batchSize: number, requests: number, times: ExecutionTimes): void {
+    this.executionCount++;
+    this.inferenceCount += batchSize;
+    // Triton charges each request of a batch the batch's compute time.
+    this.computeInput.add(times.inputNs * requests, requests);
+    this.computeInfer.add(times.inferNs * requests, requests);
+    this.computeOutput.add(times.outputNs * requests, requests);
+    let perSize = this.batchStats.get(batchSize);
+    if (!perSize) {
+      perSize = { computeInput: new Duration(), computeInfer: new Duration(), computeOutput: new Duration() };
+      this.batchStats.set(batchSize, perSize);
+    }
+    perSize.computeInput.add(times.inputNs);
+    perSize.computeInfer.add(times.inferNs);
+    perSize.computeOutput.add(times.outputNs);
+  }
+
+  recordQueued(ns: number): void {
+    this.queue.add(ns);
+  }
+
+  recordRequest(ok: boolean, ns: number): void {
+    (ok ? this.success : this.fail).add(ns);
+    this.lastInference = Date.now();
+  }
+}

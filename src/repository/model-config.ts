@@ -1,0 +1,211 @@
+/**
+ * A model's configuration in our own terms, parsed from Triton's model-config JSON
+ * (the snake_case fields of model_config.proto). Only what the server acts on is kept;
+ * everything is checked here so later stages can trust it.
+ */
+import { fromConfigType, type DataType } from '../tensor/datatype';
+
+export interface TensorSpec {
+  readonly name: string;
+  readonly datatype: DataType;
+  /** Without the batch dimension when maxBatchSize > 0; -1 marks a variable dimension. */
+  readonly dims: readonly number[];
+}
+
+export type TimeoutAction = 'REJECT' | 'DELAY';
+
+export interface QueuePolicy {
+  /** 0 in Triton means unbounded; we replace it with the server's default bound. */
+  readonly maxQueueSize: number;
+  readonly defaultTimeoutMicros: number;
+  readonly allowTimeoutOverride: boolean;
+  readonly timeoutAction: TimeoutAction;
+}
+
+export interface DynamicBatching {
+  readonly maxQueueDelayMicros: number;
+  readonly preferredBatchSizes: readonly number[];
+  readonly preserveOrdering: boolean;
+  /** 0 means priorities are off: every request is level 1. */
+  readonly priorityLevels: number;
+  readonly defaultPriorityLevel: number;
+  readonly defaultQueuePolicy: QueuePolicy;
+  readonly priorityQueuePolicy: ReadonlyMap<number, QueuePolicy>;
+}
+
+export type VersionPolicy =
+  | { readonly kind: 'latest'; readonly numVersions: number }
+  | { readonly kind: 'all' }
+  | { readonly kind: 'specific'; readonly versions: readonly number[] };
+
+export interface ModelConfig {
+  readonly name: string;
+  readonly platform: 'onnxruntime_onnx';
+  readonly maxBatchSize: number;
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  readonly versionPolicy: VersionPolicy;
+  readonly instanceCount: number;
+  readonly instanceKind: string;
+  /** Absent: one request per run. */
+  readonly dynamicBatching: DynamicBatching | undefined;
+}
+
+export class ModelConfigError extends Error {
+  constructor(model: string, message: string) {
+    super(`model '${model}' config.json: ${message}`);
+    this.name = 'ModelConfigError';
+  }
+}
+
+type Json = Record<string, unknown>;
+
+const PLATFORMS = new Set(['onnxruntime_onnx', '']);
+const BACKENDS = new Set(['onnxruntime', '']);
+const UNSUPPORTED = ['sequence_batching', 'ensemble_scheduling'];
+
+/** The parts of a config.json that the ONNX file may fill in (auto-config) are left undefined. */
+export interface PartialModelConfig extends Omit<ModelConfig, 'inputs' | 'outputs' | 'maxBatchSize'> {
+  readonly inputs: readonly TensorSpec[] | undefined;
+  readonly outputs: readonly TensorSpec[] | undefined;
+  readonly maxBatchSize: number | undefined;
+}
+
+export function parseModelConfig(model: string, json: unknown, defaultMaxQueueSize: number): PartialModelConfig {
+  const fail = (message: string): never => {
+    throw new ModelConfigError(model, message);
+  };
+  if (!isObject(json)) fail('must be a JSON object');
+  const c = json as Json;
+  if (c.name !== undefined && c.name !== model) fail(`name '${String(c.name)}' does not match the folder name`);
+  if (c.platform !== undefined && !PLATFORMS.has(String(c.platform))) fail(`platform '${String(c.platform)}' is not served here (only onnxruntime_onnx)`);
+  if (c.backend !== undefined && !BACKENDS.has(String(c.backend))) fail(`backend '${String(c.backend)}' is not served here (only onnxruntime)`);
+  for (const key of UNSUPPORTED) if (c[key] !== undefined) fail(`${key} is not supported`);
+
+  const maxBatchSize = c.max_batch_size === undefined ? undefined : nonNegativeInt(c.max_batch_size, 'max_batch_size', fail);
+  const tensors = (key: 'input' | 'output'): TensorSpec[] | undefined => {
+    const list = c[key];
+    if (list === undefined) return undefined;
+    if (!Array.isArray(list)) return fail(`${key} must be a list`);
+    return list.map((t: unknown, i: number) => parseTensorSpec(t, `${key}[${i}]`, fail));
+  };
+
+  const groups = c.instance_group;
+  let instanceCount = 1;
+  let instanceKind = 'KIND_AUTO';
+  if (groups !== undefined) {
+    if (!Array.isArray(groups) || groups.length === 0) fail('instance_group must be a non-empty list');
+    const list = groups as unknown[];
+    if (list.length > 1) fail('only one instance_group is supported');
+    const g = list[0];
+    if (!isObject(g)) fail('instance_group[0] must be an object');
+    const group = g as Json;
+    instanceCount = group.count === undefined ? 1 : positiveInt(group.count, 'instance_group[0].count', fail);
+    instanceKind = group.kind === undefined ? 'KIND_AUTO' : String(group.kind);
+    if (!['KIND_AUTO', 'KIND_CPU', 'KIND_GPU'].includes(instanceKind)) fail(`instance_group[0].kind '${instanceKind}' is not supported`);
+  }
+
+  return {
+    name: model,
+    platform: 'onnxruntime_onnx',
+    maxBatchSize,
+    inputs: tensors('input'),
+    outputs: tensors('output'),
+    versionPolicy: parseVersionPolicy(c.version_policy, fail),
+    instanceCount,
+    instanceKind,
+    dynamicBatching: c.dynamic_batching === undefined ? undefined : parseDynamicBatching(c.dynamic_batching, defaultMaxQueueSize, fail),
+  };
+}
+
+function parseTensorSpec(t: unknown, where: string, fail: (m: string) => never): TensorSpec {
+  if (!isObject(t)) return fail(`${where} must be an object`);
+  const spec = t as Json;
+  if (typeof spec.name !== 'string' || spec.name === '') fail(`${where}.name must be a non-empty string`);
+  const datatype = fromConfigType(String(spec.data_type));
+  if (!datatype) fail(`${where}.data_type '${String(spec.data_type)}' is not a known TYPE_*`);
+  if (!Array.isArray(spec.dims)) fail(`${where}.dims must be a list`);
+  const dims = (spec.dims as unknown[]).map((d) => {
+    const n = Number(d);
+    if (!Number.isInteger(n) || n < -1) fail(`${where}.dims entries must be integers >= -1`);
+    return n;
+  });
+  return { name: spec.name as string, datatype: datatype as DataType, dims };
+}
+
+function parseVersionPolicy(value: unknown, fail: (m: string) => never): VersionPolicy {
+  if (value === undefined) return { kind: 'latest', numVersions: 1 };
+  if (!isObject(value)) return fail('version_policy must be an object');
+  const v = value as Json;
+  if (v.all !== undefined) return { kind: 'all' };
+  if (isObject(v.latest)) {
+    const n = (v.latest as Json).num_versions;
+    return { kind: 'latest', numVersions: n === undefined ? 1 : positiveInt(n, 'version_policy.latest.num_versions', fail) };
+  }
+  if (isObject(v.specific) && Array.isArray((v.specific as Json).versions)) {
+    const versions = ((v.specific as Json).versions as unknown[]).map((n) => positiveInt(n, 'version_policy.specific.versions', fail));
+    return { kind: 'specific', versions };
+  }
+  return fail('version_policy must hold one of latest, all, specific');
+}
+
+function parseQueuePolicy(value: unknown, where: string, defaultMaxQueueSize: number, fail: (m: string) => never): QueuePolicy {
+  const q = (value ?? {}) as Json;
+  if (!isObject(q)) fail(`${where} must be an object`);
+  const timeoutAction = q.timeout_action === undefined ? 'REJECT' : String(q.timeout_action);
+  if (timeoutAction !== 'REJECT' && timeoutAction !== 'DELAY') fail(`${where}.timeout_action must be REJECT or DELAY`);
+  const size = q.max_queue_size === undefined ? 0 : nonNegativeInt(q.max_queue_size, `${where}.max_queue_size`, fail);
+  return {
+    maxQueueSize: size === 0 ? defaultMaxQueueSize : size,
+    defaultTimeoutMicros: q.default_timeout_microseconds === undefined ? 0 : nonNegativeInt(q.default_timeout_microseconds, `${where}.default_timeout_microseconds`, fail),
+    allowTimeoutOverride: q.allow_timeout_override === true,
+    timeoutAction: timeoutAction as TimeoutAction,
+  };
+}
+
+function parseDynamicBatching(value: unknown, defaultMaxQueueSize: number, fail: (m: string) => never): DynamicBatching {
+  if (!isObject(value)) return fail('dynamic_batching must be an object');
+  const d = value as Json;
+  const preferred = d.preferred_batch_size === undefined ? [] : d.preferred_batch_size;
+  if (!Array.isArray(preferred)) fail('dynamic_batching.preferred_batch_size must be a list');
+  const priorityLevels = d.priority_levels === undefined ? 0 : nonNegativeInt(d.priority_levels, 'dynamic_batching.priority_levels', fail);
+  const defaultPriorityLevel = d.default_priority_level === undefined ? 0 : nonNegativeInt(d.default_priority_level, 'dynamic_batching.default_priority_level', fail);
+  if (priorityLevels > 0 && (defaultPriorityLevel < 1 || defaultPriorityLevel > priorityLevels)) {
+    fail(`dynamic_batching.default_priority_level must be within 1..${priorityLevels}`);
+  }
+  const defaultQueuePolicy = parseQueuePolicy(d.default_queue_policy, 'dynamic_batching.default_queue_policy', defaultMaxQueueSize, fail);
+  const perLevel = new Map<number, QueuePolicy>();
+  const rawPerLevel = d.priority_queue_policy ?? {};
+  if (!isObject(rawPerLevel)) fail('dynamic_batching.priority_queue_policy must be an object keyed by level');
+  for (const [level, policy] of Object.entries(rawPerLevel as Json)) {
+    const n = positiveInt(level, 'dynamic_batching.priority_queue_policy key', fail);
+    if (n > priorityLevels) fail(`dynamic_batching.priority_queue_policy level ${n} exceeds priority_levels`);
+    perLevel.set(n, parseQueuePolicy(policy, `dynamic_batching.priority_queue_policy.${level}`, defaultMaxQueueSize, fail));
+  }
+  return {
+    maxQueueDelayMicros: d.max_queue_delay_microseconds === undefined ? 0 : nonNegativeInt(d.max_queue_delay_microseconds, 'dynamic_batching.max_queue_delay_microseconds', fail),
+    preferredBatchSizes: (preferred as unknown[]).map((n) => positiveInt(n, 'dynamic_batching.preferred_batch_size', fail)).sort((a, b) => a - b),
+    preserveOrdering: d.preserve_ordering === true,
+    priorityLevels,
+    defaultPriorityLevel,
+    defaultQueuePolicy,
+    priorityQueuePolicy: perLevel,
+  };
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** JSON from protobuf writes uint64 as strings, so accept both. */
+function nonNegativeInt(value: unknown, key: string, fail: (m: string) => never): number {
+  const n = typeof value === 'string' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) fail(`${key} must be an integer >= 0`);
+  return n as number;
+}
+
+function positiveInt(value: unknown, key: string, fail: (m: string) => never): number {
+  const n = nonNegativeInt(value, key, fail);
+  if (n < 1) fail(`${key} must be an integer >= 1`);
+  return n;
+}

@@ -1,0 +1,37 @@
+import { ModelStatistics } from '../observability/model-statistics';
+import { Scheduler } from '../batching/scheduler';
+import type { ExecutionProvider } from '../config/schema';
+import type { InstancePool } from '../runtime/instance-pool';
+import type { ModelConfig, QueuePolicy } from './model-config';
+
+export type ModelState = 'LOADING' | 'READY' | 'UNAVAILABLE';
+
+/** One loaded version of a model: its configuration, sessions, scheduler and counters. */
+export class ModelVersion {
+  state: ModelState = 'LOADING';
+  readonly stats = new ModelStatistics();
+  readonly scheduler: Scheduler;
+
+  constructor(
+    readonly name: string,
+    readonly version: number,
+    readonly config: ModelConfig,
+    private readonly pool: InstancePool,
+    defaultQueuePolicy: QueuePolicy,
+  ) {
+    this.scheduler = new Scheduler(config, pool, this.stats, defaultQueuePolicy);
+  }
+
+  get provider(): ExecutionProvider {
+    return this.pool.session.provider;
+  }
+
+  get ready(): boolean {
+    return this.state === 'READY';
+  }
+
+  async unload(): Promise<void> {
+    this.state = 'UNAVAILABLE';
+    await this.pool.close();
+  }
+}

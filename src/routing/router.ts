@@ -1,0 +1,29 @@
+/**
+ * Resolves a (model, version) pair from a request to the loaded version that serves it.
+ * Canary and sticky routing will choose among versions here.
+ */
+import { notFound, unavailable, invalidArgument } from '../errors';
+import type { ModelRepository } from '../repository/model-repository';
+import type { ModelVersion } from '../repository/model-version';
+
+export class Router {
+  constructor(private readonly repository: ModelRepository) {}
+
+  /** An empty version means the latest ready version, as in Triton. */
+  resolve(modelName: string, version: string): ModelVersion {
+    const entry = this.repository.get(modelName);
+    if (!entry) throw notFound(`unknown model '${modelName}'`);
+    if (version !== '') {
+      if (!/^[0-9]+$/.test(version)) throw invalidArgument(`model version '${version}' is not a number`);
+      const chosen = entry.versions.get(Number(version));
+      if (!chosen) throw notFound(`unknown version '${version}' of model '${modelName}'`);
+      if (!chosen.ready) throw unavailable(`model '${modelName}' version ${version} is not ready`);
+      return chosen;
+    }
+    let latest: ModelVersion | undefined;
+    for (const v of entry.versions.values()) if (v.ready && (!latest || v.version > latest.version)) latest = v;
+    if (!latest) throw unavailable(`model '${modelName}' has no ready version`);
+    return latest;
+  }
+
+}

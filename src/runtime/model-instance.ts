@@ -1,0 +1,90 @@
+import { Worker } from 'node:worker_threads';
+import * as path from 'node:path';
+import { internal, unavailable } from '../errors';
+import type { ExecutionProvider } from '../config/schema';
+import type { IoMetadata, ProviderFailure, RunRequest, SessionWorkerData, WireTensor, WorkerReply } from './worker-protocol';
+
+export interface LoadedSession {
+  readonly provider: ExecutionProvider;
+  readonly failures: readonly ProviderFailure[];
+  readonly inputs: readonly IoMetadata[];
+  readonly outputs: readonly IoMetadata[];
+}
+
+export interface RunResult {
+  readonly outputs: Record<string, WireTensor>;
+  readonly inferNs: number;
+}
+
+interface Pending {
+  resolve(result: RunResult): void;
+  reject(err: Error): void;
+}
+
+const WORKER_ENTRY = path.join(__dirname, 'session-worker.js');
+
+/** One ONNX Runtime session in its own worker thread; runs one batch at a time. */
+export class ModelInstance {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failure: Error | undefined;
+  readonly loaded: Promise<LoadedSession>;
+
+  constructor(data: SessionWorkerData) {
+    this.worker = new Worker(WORKER_ENTRY, { workerData: data });
+    this.loaded = new Promise<LoadedSession>((resolve, reject) => {
+      this.worker.once('message', (reply: WorkerReply) => {
+        if (reply.kind === 'loaded') {
+          this.worker.on('message', (r: WorkerReply) => this.settle(r));
+          resolve(reply);
+        } else if (reply.kind === 'load-failed') {
+          void this.worker.terminate();
+          reject(new LoadError(reply.failures));
+        } else {
+          reject(new Error(`session worker sent '${reply.kind}' before loading`));
+        }
+      });
+      this.worker.once('error', (err) => reject(err));
+    });
+    this.worker.on('error', (err) => this.fail(internal(`model instance crashed: ${err.message}`)));
+    this.worker.on('exit', (code) => this.fail(unavailable(`model instance exited with code ${code}`)));
+  }
+
+  run(feeds: Record<string, WireTensor>, fetches: readonly string[], transfer: readonly ArrayBuffer[]): Promise<RunResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    const request: RunRequest = { id, feeds, fetches };
+    return new Promise<RunResult>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage(request, [...transfer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.fail(unavailable('model instance closed'));
+    await this.worker.terminate();
+  }
+
+  private settle(reply: WorkerReply): void {
+    if (reply.kind !== 'result' && reply.kind !== 'run-failed') return;
+    const pending = this.pending.get(reply.id);
+    if (!pending) return;
+    this.pending.delete(reply.id);
+    if (reply.kind === 'result') pending.resolve(reply);
+    else pending.reject(internal(`onnxruntime: ${reply.message}`));
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const pending of this.pending.values()) pending.reject(err);
+    this.pending.clear();
+  }
+}
+
+export class LoadError extends Error {
+  constructor(readonly failures: readonly ProviderFailure[]) {
+    super(failures.map((f) => `${f.provider}: ${f.reason}`).join('; '));
+    this.name = 'LoadError';
+  }
+}

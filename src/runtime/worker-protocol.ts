@@ -1,0 +1,42 @@
+/** Messages between the main thread and a session worker. Plain data: they cross by structured clone. */
+import type { ExecutionProvider, GraphOptimizationLevel } from '../config/schema';
+import type { NumericArray, OrtType } from '../tensor/datatype';
+
+export interface SessionWorkerData {
+  readonly modelPath: string;
+  readonly providers: readonly ExecutionProvider[];
+  readonly intraOpThreads: number;
+  readonly graphOptimizationLevel: GraphOptimizationLevel;
+}
+
+/** Tensor as it crosses threads: ORT's own type names, strings for ORT string tensors. */
+export interface WireTensor {
+  readonly type: OrtType;
+  readonly dims: readonly number[];
+  readonly data: NumericArray | string[];
+}
+
+export interface IoMetadata {
+  readonly name: string;
+  /** ORT element type, or undefined for a non-tensor value. */
+  readonly type: string | undefined;
+  /** Fixed dims as numbers; symbolic or unknown dims as -1. */
+  readonly shape: readonly number[];
+}
+
+export interface ProviderFailure {
+  readonly provider: ExecutionProvider;
+  readonly reason: string;
+}
+
+export type WorkerReply =
+  | { readonly kind: 'loaded'; readonly provider: ExecutionProvider; readonly failures: readonly ProviderFailure[]; readonly inputs: readonly IoMetadata[]; readonly outputs: readonly IoMetadata[] }
+  | { readonly kind: 'load-failed'; readonly failures: readonly ProviderFailure[] }
+  | { readonly kind: 'result'; readonly id: number; readonly outputs: Record<string, WireTensor>; readonly inferNs: number }
+  | { readonly kind: 'run-failed'; readonly id: number; readonly message: string };
+
+export interface RunRequest {
+  readonly id: number;
+  readonly feeds: Record<string, WireTensor>;
+  readonly fetches: readonly string[];
+}

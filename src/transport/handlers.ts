@@ -1,0 +1,65 @@
+/**
+ * One thin function per RPC: decode, call the data plane, encode. Every failure goes
+ * through replyError, the one place that maps domain errors to gRPC status.
+ */
+import { Metadata, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { asInferenceError } from '../errors';
+import type { InferenceService } from '../dataplane/inference-service';
+import type { Logger } from '../observability/logger';
+import { decodeInferRequest, deadlineFrom, encodeInferResponse } from './infer-codec';
+import { modelConfigMessage, modelStatisticsMessage } from './model-messages';
+import { GRPC_STATUS } from './status';
+import { handleStream } from './stream';
+import type { ModelRef, WireInferRequest } from './wire-types';
+
+type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
+
+export function createHandlers(service: InferenceService, log: Logger): UntypedServiceImplementation {
+  const replyError = <Res>(callback: sendUnaryData<Res>, rpc: string, err: unknown, model?: string): void => {
+    const error = asInferenceError(err);
+    const entry = { rpc, model, code: error.code, reason: error.message };
+    if (error.code === 'INTERNAL') log.error(entry, 'request failed');
+    else log.warn(entry, 'request failed');
+    callback({ code: GRPC_STATUS[error.code], details: error.message, metadata: new Metadata() });
+  };
+
+  /** For the synchronous RPCs: any throw becomes a status. */
+  const unary = <Req, Res>(rpc: string, body: (request: Req) => Res): Unary<Req, Res> =>
+    (call, callback) => {
+      try {
+        callback(null, body(call.request));
+      } catch (err) {
+        replyError(callback, rpc, err, (call.request as ModelRef).name);
+      }
+    };
+
+  const modelInfer: Unary<WireInferRequest, unknown> = (call, callback) => {
+    let controller: AbortController | undefined;
+    try {
+      controller = new AbortController();
+      const abort = controller;
+      call.once('cancelled', () => abort.abort());
+      const request = decodeInferRequest(call.request, { deadlineAt: deadlineFrom(call.getDeadline()), signal: controller.signal });
+      service.infer(request).then(
+        (result) => callback(null, encodeInferResponse(result)),
+        (err) => replyError(callback, 'ModelInfer', err, call.request.model_name),
+      );
+    } catch (err) {
+      replyError(callback, 'ModelInfer', err, call.request.model_name);
+    }
+  };
+
+  return {
+    ServerLive: unary('ServerLive', () => ({ live: service.isLive() })),
+    ServerReady: unary('ServerReady', () => ({ ready: service.isReady() })),
+    ModelReady: unary('ModelReady', (req: ModelRef) => ({ ready: service.modelReady(req.name ?? '', req.version ?? '') })),
+    ServerMetadata: unary('ServerMetadata', () => service.info),
+    ModelMetadata: unary('ModelMetadata', (req: ModelRef) => service.modelMetadata(req.name ?? '', req.version ?? '')),
+    ModelConfig: unary('ModelConfig', (req: ModelRef) => ({ config: modelConfigMessage(service.modelVersion(req.name ?? '', req.version ?? '').config) })),
+    ModelStatistics: unary('ModelStatistics', (req: ModelRef) => ({
+      model_stats: service.statistics(req.name ?? '', req.version ?? '').map(modelStatisticsMessage),
+    })),
+    ModelInfer: modelInfer,
+    ModelStreamInfer: (call: ServerDuplexStream<WireInferRequest, unknown>) => handleStream(call, service, log),
+  };
+}

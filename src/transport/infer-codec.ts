@@ -1,0 +1,58 @@
+/** ModelInferRequest <-> InferRequest / InferResult <-> ModelInferResponse. */
+import { performance } from 'node:perf_hooks';
+import { invalidArgument } from '../errors';
+import type { InferRequest, InferResult } from '../dataplane/infer-request';
+import { decodeInputs, describeOutput, encodeRaw } from './codec';
+import type { WireInferRequest, WireInferResponse, WireParameter } from './wire-types';
+
+export interface CallContext {
+  /** performance.now() time of the call's deadline, if it has one. */
+  readonly deadlineAt: number | undefined;
+  readonly signal: AbortSignal | undefined;
+}
+
+export function decodeInferRequest(wire: WireInferRequest, context: CallContext): InferRequest {
+  if (!wire.model_name) throw invalidArgument('model_name is required');
+  const params = wire.parameters;
+  return {
+    modelName: wire.model_name,
+    modelVersion: wire.model_version ?? '',
+    id: wire.id ?? '',
+    inputs: decodeInputs(wire.inputs, wire.raw_input_contents),
+    outputs: (wire.outputs ?? []).map((o, i) => {
+      if (!o.name) throw invalidArgument(`requested output ${i}: name is empty`);
+      return o.name;
+    }),
+    priority: params?.priority ? nonNegativeInteger(params.priority, 'priority') : 0,
+    timeoutMicros: params?.timeout ? nonNegativeInteger(params.timeout, 'timeout') : undefined,
+    deadlineAt: context.deadlineAt,
+    signal: context.signal,
+  };
+}
+
+export function encodeInferResponse(result: InferResult): WireInferResponse {
+  return {
+    model_name: result.modelName,
+    model_version: result.modelVersion,
+    id: result.id,
+    outputs: result.outputs.map(describeOutput),
+    raw_output_contents: result.outputs.map(encodeRaw),
+  };
+}
+
+/** Triton clients send priority and timeout as int64 or uint64 parameters. */
+function nonNegativeInteger(param: WireParameter, name: string): number {
+  const raw = param.parameter_choice ? param[param.parameter_choice] : undefined;
+  const value = typeof raw === 'string' ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw invalidArgument(`parameter '${name}' must be a non-negative integer`);
+  }
+  return value;
+}
+
+/** grpc-js deadlines are wall-clock; the queue works in performance.now() time. */
+export function deadlineFrom(deadline: Date | number): number | undefined {
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (!Number.isFinite(at)) return undefined;
+  return performance.now() + (at - Date.now());
+}

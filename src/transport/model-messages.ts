@@ -1,0 +1,71 @@
+/** Domain objects -> ModelConfigResponse and ModelStatisticsResponse messages. */
+import type { Duration } from '../observability/model-statistics';
+import type { ModelConfig, QueuePolicy } from '../repository/model-config';
+import type { ModelVersion } from '../repository/model-version';
+import { toConfigType } from '../tensor/datatype';
+
+export function modelConfigMessage(config: ModelConfig): Record<string, unknown> {
+  const db = config.dynamicBatching;
+  const policy = (p: QueuePolicy) => ({
+    timeout_action: p.timeoutAction,
+    default_timeout_microseconds: p.defaultTimeoutMicros,
+    allow_timeout_override: p.allowTimeoutOverride,
+    max_queue_size: p.maxQueueSize,
+  });
+  const versionPolicy =
+    config.versionPolicy.kind === 'latest'
+      ? { latest: { num_versions: config.versionPolicy.numVersions } }
+      : config.versionPolicy.kind === 'all'
+        ? { all: {} }
+        : { specific: { versions: config.versionPolicy.versions } };
+  return {
+    name: config.name,
+    platform: config.platform,
+    backend: 'onnxruntime',
+    max_batch_size: config.maxBatchSize,
+    version_policy: versionPolicy,
+    input: config.inputs.map((t) => ({ name: t.name, data_type: toConfigType(t.datatype), dims: t.dims })),
+    output: config.outputs.map((t) => ({ name: t.name, data_type: toConfigType(t.datatype), dims: t.dims })),
+    instance_group: [{ name: config.name, count: config.instanceCount, kind: config.instanceKind }],
+    ...(db && {
+      dynamic_batching: {
+        preferred_batch_size: db.preferredBatchSizes,
+        max_queue_delay_microseconds: db.maxQueueDelayMicros,
+        preserve_ordering: db.preserveOrdering,
+        priority_levels: db.priorityLevels,
+        default_priority_level: db.defaultPriorityLevel,
+        default_queue_policy: policy(db.defaultQueuePolicy),
+        priority_queue_policy: Object.fromEntries([...db.priorityQueuePolicy].map(([level, p]) => [level, policy(p)])),
+      },
+    }),
+  };
+}
+
+const duration = (d: Duration) => ({ count: d.count, ns: Math.round(d.ns) });
+
+export function modelStatisticsMessage(model: ModelVersion): Record<string, unknown> {
+  const s = model.stats;
+  return {
+    name: model.name,
+    version: String(model.version),
+    last_inference: s.lastInference,
+    inference_count: s.inferenceCount,
+    execution_count: s.executionCount,
+    inference_stats: {
+      success: duration(s.success),
+      fail: duration(s.fail),
+      queue: duration(s.queue),
+      compute_input: duration(s.computeInput),
+      compute_infer: duration(s.computeInfer),
+      compute_output: duration(s.computeOutput),
+    },
+    batch_stats: [...s.batchStats]
+      .sort(([a], [b]) => a - b)
+      .map(([size, b]) => ({
+        batch_size: size,
+        compute_input: duration(b.computeInput),
+        compute_infer: duration(b.computeInfer),
+        compute_output: duration(b.computeOutput),
+      })),
+  };
+}

@@ -1,0 +1,30 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as protoLoader from '@grpc/proto-loader';
+import { loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
+
+/** proto/ at the repository root, found upward so it works from src/ and dist/src/ alike. */
+export const PROTO_DIR = findProtoDir(__dirname);
+
+function findProtoDir(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'proto', 'grpc_service.proto'))) return path.join(dir, 'proto');
+    if (path.dirname(dir) === dir) throw new Error(`proto/grpc_service.proto not found above ${from}`);
+  }
+}
+
+/** Int64 as decimal strings keeps INT64/UINT64 contents exact; absent fields stay undefined. */
+export const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: false,
+  oneofs: true,
+  includeDirs: [PROTO_DIR],
+};
+
+export function loadInferenceService(): ServiceDefinition {
+  const definition = protoLoader.loadSync('grpc_service.proto', LOADER_OPTIONS);
+  const grpcObject = loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: { service: ServiceDefinition } } };
+  return grpcObject.inference.GRPCInferenceService.service;
+}

@@ -1,0 +1,37 @@
+/**
+ * The shapes of the protobuf messages the handlers touch, as @grpc/proto-loader
+ * delivers them with LOADER_OPTIONS (int64 as strings, absent fields undefined).
+ */
+import type { WireInputTensor, WireOutputTensor } from './codec';
+
+export interface WireParameter {
+  readonly parameter_choice?: 'bool_param' | 'int64_param' | 'string_param' | 'double_param' | 'uint64_param';
+  readonly bool_param?: boolean;
+  readonly int64_param?: string;
+  readonly string_param?: string;
+  readonly double_param?: number;
+  readonly uint64_param?: string;
+}
+
+export interface WireInferRequest {
+  readonly model_name?: string;
+  readonly model_version?: string;
+  readonly id?: string;
+  readonly parameters?: Record<string, WireParameter>;
+  readonly inputs?: WireInputTensor[];
+  readonly outputs?: { readonly name?: string }[];
+  readonly raw_input_contents?: Uint8Array[];
+}
+
+export interface WireInferResponse {
+  readonly model_name: string;
+  readonly model_version: string;
+  readonly id: string;
+  readonly outputs: WireOutputTensor[];
+  readonly raw_output_contents: Buffer[];
+}
+
+export interface ModelRef {
+  readonly name?: string;
+  readonly version?: string;
+}
