@@ -45,7 +45,7 @@ export class Scheduler {
     this.queue = new PolicyQueue(levelPolicies(db, defaultQueuePolicy), () => this.schedule());
   }
 
-  /** Resolves with the job's outputs, or rejects with an InferenceError. */
+  /** Queues the job (or throws RESOURCE_EXHAUSTED); it settles through its own resolve/reject. */
   submit(job: InferenceJob): void {
     this.queue.add(job);
     this.schedule();
@@ -94,12 +94,12 @@ export class Scheduler {
       const received = performance.now();
       const perJob = splitOutputs(jobs, result.outputs, batch.rows, this.batched);
       const done = performance.now();
-      // Round trip minus the run itself is the cost of getting tensors in and out of the worker.
-      const inputNs = (sent - start) * 1e6 + Math.max(0, (received - sent) * 1e6 - result.inferNs) / 2;
+      // The worker round trip beyond the run itself is the cost of moving tensors; charge half each way.
+      const transferNs = Math.max(0, (received - sent) * 1e6 - result.inferNs) / 2;
       this.stats.recordExecution(batch.rows, jobs.length, {
-        inputNs,
+        inputNs: (sent - start) * 1e6 + transferNs,
         inferNs: result.inferNs,
-        outputNs: (done - received) * 1e6 + Math.max(0, (received - sent) * 1e6 - result.inferNs) / 2,
+        outputNs: (done - received) * 1e6 + transferNs,
       });
       settle = () => jobs.forEach((job, i) => job.resolve(perJob[i] as Tensor[]));
     } catch (err) {

@@ -28,13 +28,18 @@ export class ModelStatistics {
   executionCount = 0;
   /** Milliseconds since the epoch of the last finished request. */
   lastInference = 0;
-  readonly success = new Duration();
-  readonly fail = new Duration();
-  readonly queue = new Duration();
-  readonly computeInput = new Duration();
-  readonly computeInfer = new Duration();
-  readonly computeOutput = new Duration();
-  readonly batchStats = new Map<number, BatchSizeStats>();
+  success = new Duration();
+  fail = new Duration();
+  queue = new Duration();
+  computeInput = new Duration();
+  computeInfer = new Duration();
+  computeOutput = new Duration();
+  batchStats = new Map<number, BatchSizeStats>();
+
+  /** Forgets the warm-up run, so statistics count only what clients asked for. */
+  reset(): void {
+    Object.assign(this, new ModelStatistics());
+  }
 
   /** One model run of `batchSize` rows serving `requests` requests. */
   recordExecution(batchSize: number, requests: number, times: ExecutionTimes): void {

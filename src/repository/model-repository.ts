@@ -101,6 +101,7 @@ export class ModelRepository {
       });
       const loaded = new ModelVersion(model.name, version, config, pool, this.defaultQueuePolicy);
       await warmUp(loaded);
+      loaded.stats.reset();
       loaded.state = 'READY';
       this.log.info(
         { model: model.name, version, provider: session.provider, instances: pool.size, max_batch_size: config.maxBatchSize, dynamic_batching: config.dynamicBatching !== undefined, ms: Math.round(performance.now() - started) },

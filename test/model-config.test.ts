@@ -1,0 +1,121 @@
+import { expect } from 'chai';
+import { completeConfig } from '../src/repository/auto-config';
+import { selectVersions } from '../src/repository/discover';
+import { ModelConfigError, parseModelConfig } from '../src/repository/model-config';
+import type { IoMetadata } from '../src/runtime/worker-protocol';
+
+const QUEUE = 1024;
+const DEFAULTS = { maxBatchSize: 4, maxQueueSize: QUEUE };
+const batchedIo: { inputs: IoMetadata[]; outputs: IoMetadata[] } = {
+  inputs: [{ name: 'x', type: 'float32', shape: [-1, 8] }],
+  outputs: [{ name: 'y', type: 'float32', shape: [-1, 1] }],
+};
+
+function parseError(json: unknown): string {
+  try {
+    parseModelConfig('m', json, QUEUE);
+  } catch (err) {
+    expect(err).to.be.instanceOf(ModelConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ModelConfigError');
+}
+
+describe('model config.json parsing', () => {
+  it('reads Triton fields: max_batch_size, tensors, instance_group and dynamic_batching', () => {
+    const c = parseModelConfig(
+      'm',
+      {
+        name: 'm',
+        platform: 'onnxruntime_onnx',
+        max_batch_size: 16,
+        input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [8] }],
+        output: [{ name: 'y', data_type: 'TYPE_STRING', dims: ['-1'] }],
+        instance_group: [{ count: 2, kind: 'KIND_CPU' }],
+        dynamic_batching: {
+          max_queue_delay_microseconds: '500',
+          preferred_batch_size: [8, 4],
+          priority_levels: 2,
+          default_priority_level: 2,
+          default_queue_policy: { max_queue_size: 10, timeout_action: 'DELAY', default_timeout_microseconds: 100, allow_timeout_override: true },
+          priority_queue_policy: { '1': { max_queue_size: 3 } },
+        },
+      },
+      QUEUE,
+    );
+    expect(c.maxBatchSize).to.equal(16);
+    expect(c.inputs).to.deep.equal([{ name: 'x', datatype: 'FP32', dims: [8] }]);
+    expect(c.outputs).to.deep.equal([{ name: 'y', datatype: 'BYTES', dims: [-1] }]);
+    expect(c.instanceCount).to.equal(2);
+    const db = c.dynamicBatching!;
+    expect(db.maxQueueDelayMicros).to.equal(500);
+    expect(db.preferredBatchSizes).to.deep.equal([4, 8]);
+    expect(db.defaultQueuePolicy).to.deep.equal({ maxQueueSize: 10, defaultTimeoutMicros: 100, allowTimeoutOverride: true, timeoutAction: 'DELAY' });
+    expect(db.priorityQueuePolicy.get(1)!.maxQueueSize).to.equal(3);
+  });
+
+  it('replaces an unbounded (0) max_queue_size with the server default bound', () => {
+    const c = parseModelConfig('m', { dynamic_batching: { default_queue_policy: { max_queue_size: 0 } } }, QUEUE);
+    expect(c.dynamicBatching!.defaultQueuePolicy.maxQueueSize).to.equal(QUEUE);
+  });
+
+  it('defaults the version policy to latest 1 and reads all and specific', () => {
+    expect(parseModelConfig('m', {}, QUEUE).versionPolicy).to.deep.equal({ kind: 'latest', numVersions: 1 });
+    expect(parseModelConfig('m', { version_policy: { all: {} } }, QUEUE).versionPolicy).to.deep.equal({ kind: 'all' });
+    expect(parseModelConfig('m', { version_policy: { specific: { versions: [1, 3] } } }, QUEUE).versionPolicy).to.deep.equal({ kind: 'specific', versions: [1, 3] });
+  });
+
+  it('rejects each bad field with a message naming it', () => {
+    expect(parseError({ name: 'other' })).to.contain("name 'other'");
+    expect(parseError({ platform: 'tensorflow_savedmodel' })).to.contain('platform');
+    expect(parseError({ max_batch_size: -1 })).to.contain('max_batch_size');
+    expect(parseError({ input: [{ name: 'x', data_type: 'TYPE_COMPLEX', dims: [1] }] })).to.contain('input[0].data_type');
+    expect(parseError({ input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [-2] }] })).to.contain('input[0].dims');
+    expect(parseError({ instance_group: [{ count: 0 }] })).to.contain('instance_group[0].count');
+    expect(parseError({ dynamic_batching: { priority_levels: 2, default_priority_level: 3 } })).to.contain('default_priority_level');
+    expect(parseError({ dynamic_batching: { default_queue_policy: { timeout_action: 'DROP' } } })).to.contain('timeout_action');
+    expect(parseError({ sequence_batching: {} })).to.contain('sequence_batching');
+  });
+});
+
+describe('auto-config from the ONNX file', () => {
+  it('makes a model with a variable first dimension batch, with the default max_batch_size and dynamic batching', () => {
+    const c = completeConfig(parseModelConfig('m', {}, QUEUE), false, batchedIo, DEFAULTS);
+    expect(c.maxBatchSize).to.equal(4);
+    expect(c.inputs).to.deep.equal([{ name: 'x', datatype: 'FP32', dims: [8] }]);
+    expect(c.outputs).to.deep.equal([{ name: 'y', datatype: 'FP32', dims: [1] }]);
+    expect(c.dynamicBatching).to.not.equal(undefined);
+  });
+
+  it('serves a model with a fixed first dimension unbatched, with its full shape', () => {
+    const io = { inputs: [{ name: 'x', type: 'int64', shape: [3, -1] }], outputs: [{ name: 'y', type: 'bool', shape: [3] }] };
+    const c = completeConfig(parseModelConfig('m', {}, QUEUE), false, io, DEFAULTS);
+    expect(c.maxBatchSize).to.equal(0);
+    expect(c.inputs).to.deep.equal([{ name: 'x', datatype: 'INT64', dims: [3, -1] }]);
+    expect(c.dynamicBatching).to.equal(undefined);
+  });
+
+  it('leaves dynamic batching off when a config.json exists without it', () => {
+    const c = completeConfig(parseModelConfig('m', { max_batch_size: 8 }, QUEUE), true, batchedIo, DEFAULTS);
+    expect(c.maxBatchSize).to.equal(8);
+    expect(c.dynamicBatching).to.equal(undefined);
+  });
+
+  it('refuses a config that contradicts the model', () => {
+    const partial = (json: object) => parseModelConfig('m', json, QUEUE);
+    expect(() => completeConfig(partial({ input: [{ name: 'x', data_type: 'TYPE_INT32', dims: [8] }] }), true, batchedIo, DEFAULTS)).to.throw(/'x' is FP32 in the model/);
+    expect(() => completeConfig(partial({ input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [9] }] }), true, batchedIo, DEFAULTS)).to.throw(/dims \[9\]/);
+    expect(() => completeConfig(partial({ input: [{ name: 'z', data_type: 'TYPE_FP32', dims: [8] }] }), true, batchedIo, DEFAULTS)).to.throw(/'x' is missing/);
+    const fixed = { inputs: [{ name: 'x', type: 'float32', shape: [1, 8] }], outputs: [{ name: 'y', type: 'float32', shape: [1, 1] }] };
+    expect(() => completeConfig(partial({ max_batch_size: 8 }), true, fixed, DEFAULTS)).to.throw(/variable first dimension/);
+  });
+});
+
+describe('version policy', () => {
+  it('selects the latest N, all, or the listed versions that exist', () => {
+    expect(selectVersions([1, 2, 5], { kind: 'latest', numVersions: 1 })).to.deep.equal([5]);
+    expect(selectVersions([1, 2, 5], { kind: 'latest', numVersions: 2 })).to.deep.equal([2, 5]);
+    expect(selectVersions([1, 2, 5], { kind: 'all' })).to.deep.equal([1, 2, 5]);
+    expect(selectVersions([1, 2, 5], { kind: 'specific', versions: [2, 3] })).to.deep.equal([2]);
+  });
+});
