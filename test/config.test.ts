@@ -1,0 +1,283 @@
+import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError, loadConfig, type ServerConfig } from '../src/config/load';
+import { makeTempDir, removeDir } from './support/e2e-helpers';
+
+/** One configuration key, how each source spells it, and a distinct value from each source. */
+interface KeyCase {
+  readonly key: string;
+  readonly env: string;
+  readonly flag: string;
+  readonly get: (config: ServerConfig) => unknown;
+  readonly file: { readonly value: unknown; readonly expected: unknown };
+  readonly fromEnv: { readonly value: string; readonly expected: unknown };
+  readonly fromFlag: { readonly value: string; readonly expected: unknown };
+}
+
+const KEYS: readonly KeyCase[] = [
+  {
+    key: 'model_repository', env: 'MODEL_REPOSITORY', flag: '--model-repository', get: (c) => c.modelRepository,
+    file: { value: '/srv/file-models', expected: '/srv/file-models' },
+    fromEnv: { value: '/srv/env-models', expected: '/srv/env-models' },
+    fromFlag: { value: '/srv/flag-models', expected: '/srv/flag-models' },
+  },
+  {
+    key: 'grpc.host', env: 'GRPC_HOST', flag: '--grpc-host', get: (c) => c.grpc.host,
+    file: { value: '10.0.0.1', expected: '10.0.0.1' },
+    fromEnv: { value: '10.0.0.2', expected: '10.0.0.2' },
+    fromFlag: { value: '10.0.0.3', expected: '10.0.0.3' },
+  },
+  {
+    key: 'grpc.port', env: 'GRPC_PORT', flag: '--grpc-port', get: (c) => c.grpc.port,
+    file: { value: 5001, expected: 5001 },
+    fromEnv: { value: '5002', expected: 5002 },
+    fromFlag: { value: '5003', expected: 5003 },
+  },
+  {
+    key: 'grpc.max_message_bytes', env: 'GRPC_MAX_MESSAGE_BYTES', flag: '--grpc-max-message-bytes', get: (c) => c.grpc.maxMessageBytes,
+    file: { value: 1024, expected: 1024 },
+    fromEnv: { value: '2048', expected: 2048 },
+    fromFlag: { value: '4096', expected: 4096 },
+  },
+  {
+    key: 'log.level', env: 'LOG_LEVEL', flag: '--log-level', get: (c) => c.logLevel,
+    file: { value: 'warn', expected: 'warn' },
+    fromEnv: { value: 'debug', expected: 'debug' },
+    fromFlag: { value: 'error', expected: 'error' },
+  },
+  {
+    key: 'runtime.execution_providers', env: 'EXECUTION_PROVIDERS', flag: '--execution-providers', get: (c) => c.runtime.executionProviders,
+    file: { value: ['cpu'], expected: ['cpu'] },
+    fromEnv: { value: 'cpu,cuda', expected: ['cpu', 'cuda'] },
+    fromFlag: { value: 'cuda', expected: ['cuda'] },
+  },
+  {
+    key: 'runtime.intra_op_threads', env: 'ORT_INTRA_OP_THREADS', flag: '--ort-intra-op-threads', get: (c) => c.runtime.intraOpThreads,
+    file: { value: 2, expected: 2 },
+    fromEnv: { value: '3', expected: 3 },
+    fromFlag: { value: '4', expected: 4 },
+  },
+  {
+    key: 'runtime.graph_optimization_level', env: 'ORT_GRAPH_OPTIMIZATION_LEVEL', flag: '--ort-graph-optimization-level', get: (c) => c.runtime.graphOptimizationLevel,
+    file: { value: 'basic', expected: 'basic' },
+    fromEnv: { value: 'extended', expected: 'extended' },
+    fromFlag: { value: 'disabled', expected: 'disabled' },
+  },
+];
+
+/** {"a": {"b": value}} for the dotted key "a.b". */
+function nested(key: string, value: unknown): Record<string, unknown> {
+  const parts = key.split('.');
+  let object: Record<string, unknown> = { [parts[parts.length - 1]]: value };
+  for (let i = parts.length - 2; i >= 0; i--) object = { [parts[i]]: object };
+  return object;
+}
+
+function expectConfigError(load: () => unknown, ...fragments: string[]): void {
+  let caught: unknown;
+  try {
+    load();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught, 'expected loadConfig to throw').to.be.instanceOf(ConfigError);
+  for (const fragment of fragments) expect((caught as ConfigError).message).to.contain(fragment);
+}
+
+describe('loadConfig', () => {
+  let dir: string;
+  let fileCount = 0;
+
+  before(() => {
+    dir = makeTempDir('config-test');
+  });
+  after(() => removeDir(dir));
+
+  /** Writes `content` (an object as JSON, or a string as is) to a fresh file and returns its path. */
+  function writeConfigFile(content: object | string): string {
+    const file = path.join(dir, `config-${++fileCount}.json`);
+    fs.writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+    return file;
+  }
+
+  describe('defaults, with no file, environment or flags', () => {
+    let config: ServerConfig;
+    before(() => {
+      config = loadConfig([], {});
+    });
+
+    it('serves the ./models repository', () => {
+      expect(config.modelRepository).to.equal('./models');
+    });
+
+    it('binds host 0.0.0.0', () => {
+      expect(config.grpc.host).to.equal('0.0.0.0');
+    });
+
+    it('binds port 8001', () => {
+      expect(config.grpc.port).to.equal(8001);
+    });
+
+    it('limits messages to 64 MiB', () => {
+      expect(config.grpc.maxMessageBytes).to.equal(64 * 1024 * 1024);
+    });
+
+    it('prefers the cuda provider and falls back to cpu', () => {
+      expect(config.runtime.executionProviders).to.deep.equal(['cuda', 'cpu']);
+    });
+
+    it('logs at level info', () => {
+      expect(config.logLevel).to.equal('info');
+    });
+
+    it('lets ONNX Runtime choose its intra-op threads and applies every graph optimization', () => {
+      expect(config.runtime.intraOpThreads).to.equal(0);
+      expect(config.runtime.graphOptimizationLevel).to.equal('all');
+    });
+  });
+
+  describe('each key from each source', () => {
+    for (const k of KEYS) {
+      it(`reads ${k.key} from the JSON file named by --config`, () => {
+        const file = writeConfigFile(nested(k.key, k.file.value));
+        expect(k.get(loadConfig(['--config', file], {}))).to.deep.equal(k.file.expected);
+      });
+
+      it(`reads ${k.key} from the environment variable ${k.env}`, () => {
+        expect(k.get(loadConfig([], { [k.env]: k.fromEnv.value }))).to.deep.equal(k.fromEnv.expected);
+      });
+
+      it(`reads ${k.key} from the flag ${k.flag}`, () => {
+        expect(k.get(loadConfig([k.flag, k.fromFlag.value], {}))).to.deep.equal(k.fromFlag.expected);
+      });
+    }
+
+    it('reads the --config file path from CONFIG_FILE too', () => {
+      const file = writeConfigFile({ grpc: { port: 5101 } });
+      expect(loadConfig([], { CONFIG_FILE: file }).grpc.port).to.equal(5101);
+    });
+
+    it('accepts flags written as --flag=value', () => {
+      expect(loadConfig(['--grpc-port=5102'], {}).grpc.port).to.equal(5102);
+    });
+
+    it('trims spaces around the providers of a comma list', () => {
+      expect(loadConfig([], { EXECUTION_PROVIDERS: ' cpu , cuda ' }).runtime.executionProviders).to.deep.equal(['cpu', 'cuda']);
+    });
+
+    it('reads every key from one file at once', () => {
+      let content: Record<string, unknown> = {};
+      for (const k of KEYS) content = mergeDeep(content, nested(k.key, k.file.value));
+      const config = loadConfig(['--config', writeConfigFile(content)], {});
+      for (const k of KEYS) expect(k.get(config), k.key).to.deep.equal(k.file.expected);
+    });
+  });
+
+  describe('precedence: file < environment < flag', () => {
+    for (const k of KEYS) {
+      it(`takes ${k.key} from ${k.env} over the file`, () => {
+        const file = writeConfigFile(nested(k.key, k.file.value));
+        expect(k.get(loadConfig(['--config', file], { [k.env]: k.fromEnv.value }))).to.deep.equal(k.fromEnv.expected);
+      });
+
+      it(`takes ${k.key} from ${k.flag} over both ${k.env} and the file`, () => {
+        const file = writeConfigFile(nested(k.key, k.file.value));
+        const config = loadConfig(['--config', file, k.flag, k.fromFlag.value], { [k.env]: k.fromEnv.value });
+        expect(k.get(config)).to.deep.equal(k.fromFlag.expected);
+      });
+    }
+
+    it('keeps file values for the keys that neither environment nor flags set', () => {
+      const file = writeConfigFile({ grpc: { host: '10.1.1.1', port: 5201 }, log: { level: 'warn' } });
+      const config = loadConfig(['--config', file, '--grpc-port', '5203'], { LOG_LEVEL: 'debug' });
+      expect(config.grpc.host).to.equal('10.1.1.1');
+      expect(config.grpc.port).to.equal(5203);
+      expect(config.logLevel).to.equal('debug');
+    });
+  });
+
+  describe('bad values throw a ConfigError naming the key', () => {
+    it('rejects a non-numeric GRPC_PORT', () => {
+      expectConfigError(() => loadConfig([], { GRPC_PORT: 'abc' }), 'grpc.port');
+    });
+
+    it('rejects a port above 65535 from the file', () => {
+      const file = writeConfigFile({ grpc: { port: 70000 } });
+      expectConfigError(() => loadConfig(['--config', file], {}), 'grpc.port');
+    });
+
+    it('rejects a negative --grpc-port', () => {
+      expectConfigError(() => loadConfig(['--grpc-port', '-5'], {}), 'grpc.port');
+    });
+
+    it("rejects a mistyped GRPC_PORT such as '8O01' instead of binding port 8", () => {
+      expectConfigError(() => loadConfig([], { GRPC_PORT: '8O01' }), 'grpc.port');
+    });
+
+    it("rejects a fractional ORT_INTRA_OP_THREADS such as '2.5' instead of truncating it to 2", () => {
+      expectConfigError(() => loadConfig([], { ORT_INTRA_OP_THREADS: '2.5' }), 'runtime.intra_op_threads');
+    });
+
+    it('rejects an unknown execution provider and names it', () => {
+      expectConfigError(() => loadConfig([], { EXECUTION_PROVIDERS: 'cuda,tpu' }), 'runtime.execution_providers', 'tpu');
+    });
+
+    it('rejects an empty list of execution providers', () => {
+      expectConfigError(() => loadConfig([], { EXECUTION_PROVIDERS: ',' }), 'runtime.execution_providers');
+    });
+
+    it('rejects an unknown log level', () => {
+      expectConfigError(() => loadConfig([], { LOG_LEVEL: 'loud' }), 'log.level', 'loud');
+    });
+
+    it('rejects a zero message size', () => {
+      expectConfigError(() => loadConfig([], { GRPC_MAX_MESSAGE_BYTES: '0' }), 'grpc.max_message_bytes');
+    });
+
+    it('rejects a negative intra-op thread count', () => {
+      expectConfigError(() => loadConfig([], { ORT_INTRA_OP_THREADS: '-1' }), 'runtime.intra_op_threads');
+    });
+
+    it('rejects an unknown graph optimization level', () => {
+      expectConfigError(() => loadConfig([], { ORT_GRAPH_OPTIMIZATION_LEVEL: 'max' }), 'runtime.graph_optimization_level', 'max');
+    });
+
+    it('rejects an unknown top-level key in the file', () => {
+      const file = writeConfigFile({ grpc_port: 5000 });
+      expectConfigError(() => loadConfig(['--config', file], {}), 'grpc_port');
+    });
+
+    it('rejects an unknown nested key in the file', () => {
+      const file = writeConfigFile({ grpc: { prot: 5000 } });
+      expectConfigError(() => loadConfig(['--config', file], {}), 'grpc.prot');
+    });
+
+    it('rejects a bad value that comes from the file', () => {
+      const file = writeConfigFile({ log: { level: 'chatty' } });
+      expectConfigError(() => loadConfig(['--config', file], {}), 'log.level', 'chatty');
+    });
+
+    it('rejects a --config path that does not exist, naming the path', () => {
+      const missing = path.join(dir, 'no-such-config.json');
+      expectConfigError(() => loadConfig(['--config', missing], {}), missing);
+    });
+
+    it('rejects a --config file that is not valid JSON', () => {
+      const file = writeConfigFile('{ "grpc": ');
+      expectConfigError(() => loadConfig(['--config', file], {}));
+    });
+  });
+});
+
+function mergeDeep(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [key, value] of Object.entries(b)) {
+    const existing = out[key];
+    out[key] =
+      typeof existing === 'object' && existing !== null && !Array.isArray(existing) && typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? mergeDeep(existing as Record<string, unknown>, value as Record<string, unknown>)
+        : value;
+  }
+  return out;
+}

@@ -1,0 +1,216 @@
+/**
+ * The real server as a child process (`node dist/src/main.js`), configured by environment:
+ * execution-provider fallback as the JSON logs report it, serving on the bound port,
+ * graceful shutdown on SIGTERM, and refusal of an invalid configuration.
+ */
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { createClient, fp32Bytes, MODELS_DIR, readFp32, REPO_ROOT, type InferenceClient } from './support/server';
+
+const MAIN = path.join(REPO_ROOT, 'dist', 'src', 'main.js');
+const BUNDLED = fs.readdirSync(MODELS_DIR, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+/** Without the NVIDIA driver's device nodes, the CUDA provider cannot work here. */
+const NO_GPU = !fs.existsSync('/dev/nvidiactl');
+
+/** Every setting the server reads from the environment, so the parent's own values cannot leak in. */
+const CONFIG_ENV = [
+  'CONFIG_FILE', 'MODEL_REPOSITORY', 'GRPC_HOST', 'GRPC_PORT', 'GRPC_MAX_MESSAGE_BYTES', 'LOG_LEVEL', 'EXECUTION_PROVIDERS',
+  'ORT_INTRA_OP_THREADS', 'ORT_GRAPH_OPTIMIZATION_LEVEL', 'DEFAULT_MAX_BATCH_SIZE', 'DEFAULT_MAX_QUEUE_SIZE',
+];
+
+function serverEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of CONFIG_ENV) delete env[key];
+  return { ...env, ...overrides };
+}
+
+interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+interface StartedLine extends LogLine {
+  grpc: string;
+  ready: boolean;
+  models: { name: string; versions: { version: number; provider: string; state: string }[] }[];
+}
+
+/** A spawned server: its JSON log lines as they arrive, its stderr, and its exit. */
+class ServerProcess {
+  readonly lines: LogLine[] = [];
+  readonly nonJson: string[] = [];
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly child: ChildProcess;
+  private waiters: (() => void)[] = [];
+
+  constructor(env: NodeJS.ProcessEnv) {
+    this.child = spawn(process.execPath, [MAIN], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    readline.createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      try {
+        this.lines.push(JSON.parse(line) as LogLine);
+      } catch {
+        this.nonJson.push(line);
+      }
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+    this.child.stderr!.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString('utf8');
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    void this.exited.then(() => {
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Resolves with the first log line whose msg is `msg`; rejects if the process exits first or after `ms`. */
+  async waitFor(msg: string, ms: number): Promise<LogLine> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const found = this.lines.find((l) => l.msg === msg);
+      if (found) return found;
+      if (!this.running) throw new Error(`server exited before logging '${msg}'; stderr: ${this.stderr}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no '${msg}' log line within ${ms} ms; stderr: ${this.stderr}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+describe('e2e: the server as a child process', function () {
+  this.timeout(30000);
+
+  describe('with EXECUTION_PROVIDERS=cuda,cpu', () => {
+    let server: ServerProcess;
+    let started: StartedLine;
+    let port: number;
+    let client: InferenceClient | undefined;
+
+    before(async () => {
+      server = new ServerProcess(serverEnv({
+        EXECUTION_PROVIDERS: 'cuda,cpu',
+        GRPC_HOST: '127.0.0.1',
+        GRPC_PORT: '0',
+        LOG_LEVEL: 'info',
+        MODEL_REPOSITORY: MODELS_DIR,
+      }));
+      started = (await server.waitFor('server started', 25000)) as StartedLine;
+      port = Number(/^127\.0\.0\.1:(\d+)$/.exec(started.grpc)?.[1]);
+      client = createClient(port);
+    });
+    after(async () => {
+      client?.close();
+      if (server?.running) {
+        server.signal('SIGKILL');
+        await server.exited;
+      }
+    });
+
+    const fallbackLines = () => server.lines.filter((l) => l.provider === 'cuda' && /unavailable/.test(l.msg));
+
+    it('writes only JSON log lines to stdout', () => {
+      expect(server.nonJson).to.deep.equal([]);
+      expect(server.lines.length).to.be.greaterThan(0);
+    });
+
+    it('logs, for each model, a warning that the cuda provider is unavailable, with the reason', function () {
+      const lines = fallbackLines();
+      if (!NO_GPU && lines.length === 0) {
+        // A machine where CUDA works: then no model falls back, which the next test checks.
+        expect(started.models.flatMap((m) => m.versions.map((v) => v.provider))).to.satisfy((ps: string[]) => ps.every((p) => p === 'cuda'));
+        return;
+      }
+      expect(lines.map((l) => l.model as string).sort()).to.deep.equal(BUNDLED);
+      for (const line of lines) {
+        expect(line.level, `level of ${line.model}`).to.equal(40);
+        expect(line.msg).to.contain('cuda');
+        expect(line.version).to.equal(1);
+        expect(line.reason, `reason for ${line.model}`).to.be.a('string').and.not.equal('');
+      }
+    });
+
+    it("reports provider 'cpu' for every model version in the 'server started' line, where cuda fell back", () => {
+      expect(started.models.map((m) => m.name).sort()).to.deep.equal(BUNDLED);
+      const fellBack = new Set(fallbackLines().map((l) => l.model));
+      for (const model of started.models) {
+        expect(model.versions, model.name).to.have.length(1);
+        for (const v of model.versions) {
+          expect(v.state, model.name).to.equal('READY');
+          expect(v.provider, model.name).to.equal(fellBack.has(model.name) ? 'cpu' : 'cuda');
+        }
+      }
+      if (NO_GPU) expect(fellBack.size, 'every model falls back without a GPU').to.equal(BUNDLED.length);
+    });
+
+    it("reports the bound port, readiness and the provider list in the 'server started' line", () => {
+      expect(started.grpc).to.match(/^127\.0\.0\.1:\d+$/);
+      expect(port).to.be.within(1, 65535);
+      expect(started.ready).to.equal(true);
+      expect(started.execution_providers).to.deep.equal(['cuda', 'cpu']);
+    });
+
+    it('answers ServerReady true on that port', async () => {
+      expect(await client!.unary('ServerReady', {})).to.deep.equal({ ready: true });
+    });
+
+    it('answers a ModelInfer to stock_scorer on that port', async () => {
+      const res = await client!.unary<{ model_version: string; outputs: { name: string; shape: string[] }[]; raw_output_contents: Buffer[] }>('ModelInfer', {
+        model_name: 'stock_scorer',
+        inputs: [{ name: 'features', datatype: 'FP32', shape: [3, 8] }],
+        raw_input_contents: [fp32Bytes(new Array(24).fill(0.5))],
+        outputs: [{ name: 'score' }],
+      });
+      expect(res.model_version).to.equal('1');
+      expect(res.outputs).to.deep.equal([{ name: 'score', datatype: 'FP32', shape: ['3', '1'] }]);
+      expect(readFp32(res.raw_output_contents[0])).to.have.length(3);
+    });
+
+    it('exits with code 0 on SIGTERM, after logging that it is shutting down', async () => {
+      client?.close();
+      client = undefined;
+      server.signal('SIGTERM');
+      const { code, signal } = await withTimeout(server.exited, 15000, 'shutdown after SIGTERM');
+      expect(signal, server.stderr).to.equal(null);
+      expect(code, server.stderr).to.equal(0);
+      expect(server.lines.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM')).to.equal(true);
+    });
+  });
+
+  describe('with an invalid configuration', () => {
+    it('exits non-zero with a message on stderr naming grpc.port when GRPC_PORT=abc', async () => {
+      const server = new ServerProcess(serverEnv({ GRPC_PORT: 'abc', GRPC_HOST: '127.0.0.1', LOG_LEVEL: 'info', MODEL_REPOSITORY: MODELS_DIR, EXECUTION_PROVIDERS: 'cpu' }));
+      const { code } = await withTimeout(server.exited, 15000, 'exit on a bad GRPC_PORT');
+      expect(code).to.be.a('number').and.not.equal(0);
+      expect(server.stderr).to.contain('grpc.port');
+      expect(server.lines.filter((l) => l.msg === 'server started')).to.deep.equal([]);
+    });
+  });
+});

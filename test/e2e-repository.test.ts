@@ -1,0 +1,205 @@
+/**
+ * The model repository end to end: auto-configured folders, version policies, and a config.json
+ * that contradicts its model. One temporary repository holds every case; one real server serves it.
+ */
+import { expect } from 'chai';
+import { status } from '@grpc/grpc-js';
+import * as ort from 'onnxruntime-node';
+import { fp32Bytes, readFp32, startTestServer, type TestServer } from './support/server';
+import {
+  bundledConfig, bundledModelBytes, expectRpcError, makeTempDir, removeDir, writeModelConfig, writeModelFile,
+} from './support/e2e-helpers';
+
+interface InferResponse {
+  model_name: string;
+  model_version: string;
+  outputs: { name: string; datatype: string; shape: string[] }[];
+  raw_output_contents: Buffer[];
+}
+interface MetadataResponse {
+  name: string;
+  versions: string[];
+  platform: string;
+  inputs: { name: string; datatype: string; shape: string[] }[];
+  outputs: { name: string; datatype: string; shape: string[] }[];
+}
+
+/** Two deterministic 8x8 images. */
+const IMAGES = Float32Array.from({ length: 2 * 64 }, (_, i) => Math.sin(i * 0.37) * 0.5 + 0.5);
+
+describe('e2e: model repository', function () {
+  this.timeout(30000);
+  let repo: string;
+  let t: TestServer;
+
+  before(async () => {
+    repo = makeTempDir('e2e-repository');
+    const digits = bundledModelBytes('digit_cnn');
+    // Auto-configured: nothing but <m>/1/model.onnx.
+    writeModelFile(repo, 'my_digits', 1, digits);
+    // Versions 1, 2, 3 and no config.json: the default policy is latest 1.
+    for (const v of [1, 2, 3]) writeModelFile(repo, 'latest_default', v, digits);
+    // The same three versions with every version served.
+    for (const v of [1, 2, 3]) writeModelFile(repo, 'all_versions', v, digits);
+    writeModelConfig(repo, 'all_versions', { version_policy: { all: {} } });
+    for (const v of [1, 2, 3]) writeModelFile(repo, 'specific_versions', v, digits);
+    writeModelConfig(repo, 'specific_versions', { version_policy: { specific: { versions: [1, 3] } } });
+    for (const v of [1, 2, 3]) writeModelFile(repo, 'latest_two', v, digits);
+    writeModelConfig(repo, 'latest_two', { version_policy: { latest: { num_versions: 2 } } });
+    // stock_scorer with a config.json that contradicts the model.
+    const scorer = bundledModelBytes('stock_scorer');
+    const config = bundledConfig('stock_scorer');
+    const features = (patch: object) => ({ ...config, input: [{ name: 'features', data_type: 'TYPE_FP32', dims: [8], ...patch }] });
+    writeModelFile(repo, 'wrong_type', 1, scorer);
+    writeModelConfig(repo, 'wrong_type', { ...features({ data_type: 'TYPE_INT32' }), name: 'wrong_type' });
+    writeModelFile(repo, 'wrong_dims', 1, scorer);
+    writeModelConfig(repo, 'wrong_dims', { ...features({ dims: [7] }), name: 'wrong_dims' });
+    t = await startTestServer({ MODEL_REPOSITORY: repo });
+  });
+  after(async () => {
+    await t?.stop();
+    removeDir(repo);
+  });
+
+  const infer = (model: string, version?: string, rows = 1) =>
+    t.client.unary<InferResponse>('ModelInfer', {
+      model_name: model,
+      ...(version !== undefined && { model_version: version }),
+      inputs: [{ name: 'image', datatype: 'FP32', shape: [rows, 1, 8, 8] }],
+      raw_input_contents: [fp32Bytes(Array.from({ length: rows * 64 }, (_, i) => IMAGES[i % IMAGES.length]))],
+    });
+  const ready = async (name: string, version = ''): Promise<boolean> =>
+    (await t.client.unary<{ ready?: boolean }>('ModelReady', { name, version })).ready ?? false;
+  const metadata = (name: string) => t.client.unary<MetadataResponse>('ModelMetadata', { name });
+
+  describe('an auto-configured folder holding only <m>/1/model.onnx', () => {
+    it('is served and ready', async () => {
+      expect(await ready('my_digits')).to.equal(true);
+    });
+
+    it('has its metadata read from the ONNX file, under the folder name', async () => {
+      expect(await metadata('my_digits')).to.deep.equal({
+        name: 'my_digits',
+        versions: ['1'],
+        platform: 'onnxruntime_onnx',
+        inputs: [{ name: 'image', datatype: 'FP32', shape: ['-1', '1', '8', '8'] }],
+        outputs: [{ name: 'logits', datatype: 'FP32', shape: ['-1', '10'] }],
+      });
+    });
+
+    it('gets the default max_batch_size 4 and dynamic batching in its completed config', async () => {
+      const { config } = await t.client.unary<{ config: { name: string; max_batch_size: number; dynamic_batching?: object } }>('ModelConfig', { name: 'my_digits' });
+      expect(config.name).to.equal('my_digits');
+      expect(config.max_batch_size).to.equal(4);
+      expect(config.dynamic_batching).to.be.an('object');
+    });
+
+    it('answers with the logits ONNX Runtime computes for the same file', async () => {
+      const res = await infer('my_digits', undefined, 2);
+      expect(res.model_name).to.equal('my_digits');
+      expect(res.outputs.map((o) => [o.name, o.shape])).to.deep.equal([['logits', ['2', '10']]]);
+      const session = await ort.InferenceSession.create(bundledModelBytes('digit_cnn'));
+      try {
+        const expected = (await session.run({ image: new ort.Tensor('float32', IMAGES, [2, 1, 8, 8]) })).logits.data as Float32Array;
+        const actual = readFp32(res.raw_output_contents[0]);
+        expect(actual.length).to.equal(expected.length);
+        for (let i = 0; i < expected.length; i++) expect(actual[i]).to.be.closeTo(expected[i], 1e-5);
+      } finally {
+        await session.release();
+      }
+    });
+
+    it('rejects a batch above the default max_batch_size with INVALID_ARGUMENT', async () => {
+      await expectRpcError(infer('my_digits', undefined, 5), status.INVALID_ARGUMENT, "'image'", 'max_batch_size');
+    });
+  });
+
+  describe('versions 1, 2, 3 with no config.json (default policy: latest 1)', () => {
+    it('lists only version 3 in ModelMetadata', async () => {
+      expect((await metadata('latest_default')).versions).to.deep.equal(['3']);
+    });
+
+    it('reports version 3 ready and versions 1 and 2 not ready', async () => {
+      expect(await ready('latest_default', '3')).to.equal(true);
+      expect(await ready('latest_default', '2')).to.equal(false);
+      expect(await ready('latest_default', '1')).to.equal(false);
+    });
+
+    it("answers a request that names no version with model_version '3'", async () => {
+      expect((await infer('latest_default')).model_version).to.equal('3');
+    });
+
+    it('answers a request to version 1, which the policy does not serve, with NOT_FOUND', async () => {
+      await expectRpcError(infer('latest_default', '1'), status.NOT_FOUND, "'1'", 'latest_default');
+    });
+  });
+
+  describe('versions 1, 2, 3 with config.json {"version_policy":{"all":{}}}', () => {
+    it("lists versions ['1','2','3'] in ModelMetadata", async () => {
+      expect((await metadata('all_versions')).versions).to.deep.equal(['1', '2', '3']);
+    });
+
+    it('reports every version ready', async () => {
+      for (const v of ['1', '2', '3']) expect(await ready('all_versions', v), `version ${v}`).to.equal(true);
+    });
+
+    it("answers a request to version '2' with model_version '2'", async () => {
+      expect((await infer('all_versions', '2')).model_version).to.equal('2');
+    });
+
+    it('answers each version with its own number', async () => {
+      for (const v of ['1', '2', '3']) expect((await infer('all_versions', v)).model_version).to.equal(v);
+    });
+
+    it("answers a request that names no version with the latest, '3'", async () => {
+      expect((await infer('all_versions')).model_version).to.equal('3');
+    });
+  });
+
+  describe('other version policies', () => {
+    it('serves exactly versions 1 and 3 under {"specific":{"versions":[1,3]}}', async () => {
+      expect((await metadata('specific_versions')).versions).to.deep.equal(['1', '3']);
+      expect((await infer('specific_versions', '1')).model_version).to.equal('1');
+      await expectRpcError(infer('specific_versions', '2'), status.NOT_FOUND, "'2'");
+    });
+
+    it('serves versions 2 and 3 under {"latest":{"num_versions":2}}', async () => {
+      expect((await metadata('latest_two')).versions).to.deep.equal(['2', '3']);
+    });
+  });
+
+  describe('a config.json that contradicts its model', () => {
+    it('keeps a model whose config declares the wrong data_type from loading: ModelReady false', async () => {
+      expect(await ready('wrong_type')).to.equal(false);
+      expect(t.server.repository.get('wrong_type')?.failures.join('; ')).to.match(/'features'.*FP32.*INT32/);
+    });
+
+    it('answers ModelInfer to that model with UNAVAILABLE', async () => {
+      await expectRpcError(
+        t.client.unary('ModelInfer', {
+          model_name: 'wrong_type',
+          inputs: [{ name: 'features', datatype: 'INT32', shape: [1, 8] }],
+          raw_input_contents: [Buffer.alloc(32)],
+        }),
+        status.UNAVAILABLE, "'wrong_type'",
+      );
+    });
+
+    it('keeps a model whose config declares the wrong dims from loading: ModelReady false', async () => {
+      expect(await ready('wrong_dims')).to.equal(false);
+      expect(t.server.repository.get('wrong_dims')?.failures.join('; ')).to.match(/'features'.*\[7\].*\[8\]/);
+    });
+
+    it('makes ServerReady false, since not every model loaded', async () => {
+      const res = await t.client.unary<{ ready?: boolean }>('ServerReady', {});
+      expect(res.ready ?? false).to.equal(false);
+    });
+
+    it('leaves every other model of the repository serving', async () => {
+      for (const model of ['my_digits', 'latest_default', 'all_versions', 'specific_versions', 'latest_two']) {
+        expect(await ready(model), model).to.equal(true);
+        expect((await infer(model)).outputs[0].shape, model).to.deep.equal(['1', '10']);
+      }
+    });
+  });
+});
