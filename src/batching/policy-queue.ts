@@ -51,6 +51,7 @@ export class PolicyQueue {
 
   /** Admits the job or throws RESOURCE_EXHAUSTED at once. */
   add(job: InferenceJob): void {
+    if (job.signal?.aborted) throw new InferenceError('CANCELLED', 'request cancelled by the client');
     const level = this.levels[job.priority - 1];
     if (level.live >= level.policy.maxQueueSize) {
       throw new InferenceError('RESOURCE_EXHAUSTED', `queue of priority level ${job.priority} is full (${level.policy.maxQueueSize} requests waiting)`);

@@ -20,16 +20,23 @@ const providerList: convict.Format = {
   },
 };
 
-const positiveInt: convict.Format = {
-  name: 'positive-int',
-  coerce: (value: string) => Number(value),
-  validate(value: unknown) {
-    if (!Number.isInteger(value) || (value as number) < 1) throw new Error('must be an integer >= 1');
-  },
-};
+/** convict's own int formats use parseInt, which reads '8O01' as 8; these refuse anything but digits. */
+function strictInt(name: string, min: number, max = Number.MAX_SAFE_INTEGER): convict.Format {
+  return {
+    name,
+    coerce: (value: string) => (/^\s*-?[0-9]+\s*$/.test(value) ? Number(value) : Number.NaN),
+    validate(value: unknown) {
+      if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
+        throw new Error(`must be an integer from ${min} to ${max}`);
+      }
+    },
+  };
+}
 
 convict.addFormat(providerList);
-convict.addFormat(positiveInt);
+convict.addFormat(strictInt('positive-int', 1));
+convict.addFormat(strictInt('count', 0));
+convict.addFormat(strictInt('tcp-port', 0, 65535));
 
 export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] }) {
   return convict({
@@ -49,7 +56,7 @@ export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] })
     },
     grpc: {
       host: { doc: 'Address the gRPC server binds.', format: String, default: '0.0.0.0', env: 'GRPC_HOST', arg: 'grpc-host' },
-      port: { doc: 'gRPC port; 0 picks a free one.', format: 'port', default: 8001, env: 'GRPC_PORT', arg: 'grpc-port' },
+      port: { doc: 'gRPC port; 0 picks a free one.', format: 'tcp-port', default: 8001, env: 'GRPC_PORT', arg: 'grpc-port' },
       max_message_bytes: {
         doc: 'Largest request or response message, in bytes.',
         format: 'positive-int',
@@ -71,7 +78,7 @@ export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] })
       },
       intra_op_threads: {
         doc: 'ONNX Runtime intra-op threads per model instance; 0 lets ONNX Runtime choose.',
-        format: 'nat',
+        format: 'count',
         default: 0,
         env: 'ORT_INTRA_OP_THREADS',
         arg: 'ort-intra-op-threads',
@@ -87,7 +94,7 @@ export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] })
     models: {
       default_max_batch_size: {
         doc: 'max_batch_size given to an auto-configured model whose first dimension is variable (Triton uses 4).',
-        format: 'nat',
+        format: 'count',
         default: 4,
         env: 'DEFAULT_MAX_BATCH_SIZE',
         arg: 'default-max-batch-size',

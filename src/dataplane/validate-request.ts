@@ -31,6 +31,7 @@ export function validateRequest(config: ModelConfig, inputs: readonly Tensor[], 
     if (tensor.datatype !== spec.datatype) {
       throw invalidArgument(`input '${spec.name}': datatype ${tensor.datatype} does not match the model's ${spec.datatype}`);
     }
+    if (tensor.datatype === 'BYTES') checkOrtStrings(tensor);
     const expected = batched ? [-1, ...spec.dims] : spec.dims;
     if (tensor.shape.length !== expected.length || !tensor.shape.every((d, i) => expected[i] === -1 || expected[i] === d)) {
       throw invalidArgument(`input '${spec.name}': shape [${tensor.shape.join(',')}] does not match the model's [${expected.join(',')}]`);
@@ -52,8 +53,26 @@ export function validateRequest(config: ModelConfig, inputs: readonly Tensor[], 
       throw invalidArgument(`unknown requested output '${name}' for model '${config.name}' (it has ${names(config.outputs)})`);
     }
   }
-  if (new Set(requested).size !== requested.length) throw invalidArgument('an output is requested more than once');
+  const seen = new Set<string>();
+  for (const name of requested) {
+    if (seen.has(name)) throw invalidArgument(`output '${name}' is requested more than once`);
+    seen.add(name);
+  }
   return { rows, shapeKey, outputs: requested.length > 0 ? requested : config.outputs.map((o) => o.name) };
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** ONNX Runtime holds BYTES as C strings: they must be UTF-8 and stop at the first NUL, so refuse what would be altered. */
+function checkOrtStrings(tensor: Tensor): void {
+  (tensor.data as readonly Uint8Array[]).forEach((element, i) => {
+    if (element.includes(0)) throw invalidArgument(`input '${tensor.name}': element ${i} holds a NUL byte, which ONNX Runtime string tensors cannot carry`);
+    try {
+      strictUtf8.decode(element);
+    } catch {
+      throw invalidArgument(`input '${tensor.name}': element ${i} is not valid UTF-8, which ONNX Runtime string tensors require`);
+    }
+  });
 }
 
 function names(specs: readonly TensorSpec[]): string {

@@ -70,6 +70,8 @@ export function decodeContents(
   contents: WireTensorContents | undefined,
 ): NumericArray | readonly Uint8Array[] {
   const field = FIELD_OF[datatype];
+  // An empty FP16 tensor needs no data, so its missing typed field is no reason to refuse it.
+  if (field === undefined && count === 0 && !hasTypedValues(contents)) return allocate(datatype as NumericDataType, 0);
   if (field === undefined) {
     throw invalidArgument(`${label}: ${datatype} has no typed contents field: send its data in raw_input_contents`);
   }
