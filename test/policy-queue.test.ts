@@ -1,0 +1,320 @@
+import { expect } from 'chai';
+import { getEventListeners } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { InferenceError } from '../src/errors';
+import { PolicyQueue, type QueuedJob } from '../src/batching/policy-queue';
+import type { QueuePolicy } from '../src/repository/model-config';
+import { fakeJob, policy, sleep, trackTimers, type FakeJob, type FakeJobOptions } from './support/batching-fakes';
+
+/** A queue over the given level policies that records onRemoved calls. */
+function makeQueue(policies: readonly QueuePolicy[] = [policy()]): { queue: PolicyQueue; removed: () => number } {
+  let removed = 0;
+  const queue = new PolicyQueue(policies, () => removed++);
+  return { queue, removed: () => removed };
+}
+
+const order = (queue: PolicyQueue): string[] => [...queue.waiting()].map((e) => (e.job as FakeJob).label);
+
+function entryOf(queue: PolicyQueue, label: string): QueuedJob {
+  for (const e of queue.waiting()) if ((e.job as FakeJob).label === label) return e;
+  throw new Error(`no waiting job ${label}`);
+}
+
+function add(queue: PolicyQueue, label: string, options: FakeJobOptions = {}): FakeJob {
+  const job = fakeJob({ label, ...options });
+  queue.add(job);
+  return job;
+}
+
+function expectCode(err: Error | undefined, code: string): void {
+  expect(err, `expected a rejection with ${code}`).to.be.instanceOf(InferenceError);
+  expect((err as InferenceError).code).to.equal(code);
+}
+
+/** Takes every waiting job, as a batch leaving would. */
+function drain(queue: PolicyQueue): void {
+  for (const e of [...queue.waiting()]) queue.take(e);
+}
+
+describe('policy-queue', () => {
+  describe('bounds', () => {
+    it('answers RESOURCE_EXHAUSTED at once when a level is full, and has room again after a take', () => {
+      const { queue } = makeQueue([policy({ maxQueueSize: 2 })]);
+      add(queue, 'a');
+      add(queue, 'b');
+      let thrown: unknown;
+      try {
+        add(queue, 'c');
+      } catch (err) {
+        thrown = err;
+      }
+      expectCode(thrown as Error, 'RESOURCE_EXHAUSTED');
+      expect(queue.size).to.equal(2);
+      expect(order(queue)).to.deep.equal(['a', 'b']);
+      queue.take(entryOf(queue, 'a'));
+      add(queue, 'c');
+      expect(order(queue)).to.deep.equal(['b', 'c']);
+    });
+
+    it('bounds each priority level on its own', () => {
+      const { queue } = makeQueue([policy({ maxQueueSize: 1 }), policy({ maxQueueSize: 2 })]);
+      add(queue, 'hi', { priority: 1 });
+      expect(() => add(queue, 'hi2', { priority: 1 })).to.throw(InferenceError).with.property('code', 'RESOURCE_EXHAUSTED');
+      add(queue, 'lo1', { priority: 2 });
+      add(queue, 'lo2', { priority: 2 });
+      expect(() => add(queue, 'lo3', { priority: 2 })).to.throw(InferenceError).with.property('code', 'RESOURCE_EXHAUSTED');
+      expect(queue.size).to.equal(3);
+    });
+
+    it('frees a slot when a queued job is cancelled or expires', async () => {
+      const { queue } = makeQueue([policy({ maxQueueSize: 1 })]);
+      const controller = new AbortController();
+      add(queue, 'a', { signal: controller.signal });
+      controller.abort();
+      add(queue, 'b', { deadlineAt: performance.now() + 10 });
+      await sleep(40);
+      expect(queue.size).to.equal(0);
+      add(queue, 'c');
+      drain(queue);
+    });
+  });
+
+  describe('order', () => {
+    it('serves by priority level (1 highest), then oldest first', () => {
+      const { queue } = makeQueue([policy(), policy(), policy()]);
+      add(queue, 'p2a', { priority: 2 });
+      add(queue, 'p3a', { priority: 3 });
+      add(queue, 'p1a', { priority: 1 });
+      add(queue, 'p2b', { priority: 2 });
+      add(queue, 'p1b', { priority: 1 });
+      expect(order(queue)).to.deep.equal(['p1a', 'p1b', 'p2a', 'p2b', 'p3a']);
+    });
+
+    it('take() removes a job from any position and keeps the rest in order', () => {
+      const { queue, removed } = makeQueue();
+      for (const l of ['a', 'b', 'c', 'd']) add(queue, l);
+      queue.take(entryOf(queue, 'b'));
+      queue.take(entryOf(queue, 'a'));
+      expect(order(queue)).to.deep.equal(['c', 'd']);
+      expect(queue.size).to.equal(2);
+      // Leaving in a batch is not a removal: the scheduler is not poked.
+      expect(removed()).to.equal(0);
+      drain(queue);
+      expect(queue.size).to.equal(0);
+    });
+
+    it('keeps order and size right across many adds and takes (compaction)', () => {
+      const { queue } = makeQueue([policy({ maxQueueSize: 1000 })]);
+      for (let i = 0; i < 300; i++) add(queue, `j${i}`);
+      for (let i = 0; i < 200; i++) queue.take(entryOf(queue, `j${i}`));
+      for (let i = 300; i < 310; i++) add(queue, `j${i}`);
+      const now = order(queue);
+      expect(now).to.have.length(110);
+      expect(now[0]).to.equal('j200');
+      expect(now[109]).to.equal('j309');
+      expect(queue.size).to.equal(110);
+      drain(queue);
+    });
+  });
+
+  describe('timeouts', () => {
+    it('REJECT: a job past the level\'s default timeout is removed and answered DEADLINE_EXCEEDED', async () => {
+      const { queue, removed } = makeQueue([policy({ defaultTimeoutMicros: 20_000, timeoutAction: 'REJECT' })]);
+      const started = performance.now();
+      const job = add(queue, 'a');
+      await job.settled;
+      expectCode(job.outcome.rejected, 'DEADLINE_EXCEEDED');
+      expect(job.outcome.settledAt! - started).to.be.at.least(18);
+      expect(queue.size).to.equal(0);
+      expect(removed()).to.equal(1);
+    });
+
+    it('DELAY: a timed-out job stays queued but goes behind every punctual job of its level', async () => {
+      const { queue, removed } = makeQueue([policy({ defaultTimeoutMicros: 20_000, timeoutAction: 'DELAY' }), policy()]);
+      const late = add(queue, 'late');
+      await sleep(50);
+      add(queue, 'punctual1');
+      add(queue, 'punctual2');
+      add(queue, 'low', { priority: 2 });
+      expect(late.outcome.rejected).to.equal(undefined);
+      expect(entryOf(queue, 'late').delayed).to.equal(true);
+      // Still ahead of lower priority levels.
+      expect(order(queue)).to.deep.equal(['punctual1', 'punctual2', 'late', 'low']);
+      expect(removed()).to.equal(0);
+      drain(queue);
+    });
+
+    it('DELAY: a delayed job is still rejected when its gRPC deadline passes', async () => {
+      const { queue } = makeQueue([policy({ defaultTimeoutMicros: 10_000, timeoutAction: 'DELAY' })]);
+      const job = add(queue, 'a', { deadlineAt: performance.now() + 50 });
+      await sleep(25);
+      expect(entryOf(queue, 'a').delayed).to.equal(true);
+      await job.settled;
+      expectCode(job.outcome.rejected, 'DEADLINE_EXCEEDED');
+      expect(queue.size).to.equal(0);
+    });
+
+    it('a request timeout shortens the default when the level allows overrides', async () => {
+      const { queue } = makeQueue([policy({ defaultTimeoutMicros: 5_000_000, allowTimeoutOverride: true })]);
+      const started = performance.now();
+      const job = add(queue, 'a', { timeoutMicros: 20_000 });
+      await job.settled;
+      expectCode(job.outcome.rejected, 'DEADLINE_EXCEEDED');
+      expect(job.outcome.settledAt! - started).to.be.within(18, 1000);
+    });
+
+    it('a request timeout cannot lengthen the default', async () => {
+      const { queue } = makeQueue([policy({ defaultTimeoutMicros: 20_000, allowTimeoutOverride: true })]);
+      const started = performance.now();
+      const job = add(queue, 'a', { timeoutMicros: 10_000_000 });
+      await job.settled;
+      expectCode(job.outcome.rejected, 'DEADLINE_EXCEEDED');
+      expect(job.outcome.settledAt! - started).to.be.below(1000);
+    });
+
+    it('a request timeout is ignored when the level has a timeout and forbids overrides', async () => {
+      const { queue } = makeQueue([policy({ defaultTimeoutMicros: 80_000, allowTimeoutOverride: false })]);
+      const job = add(queue, 'a', { timeoutMicros: 5_000 });
+      await sleep(30);
+      expect(job.outcome.rejected).to.equal(undefined);
+      expect(queue.size).to.equal(1);
+      await job.settled;
+      expectCode(job.outcome.rejected, 'DEADLINE_EXCEEDED');
+    });
+
+    it('a request timeout applies when the level has no timeout of its own', async () => {
+      const { queue } = makeQueue([policy()]);
+      const job = add(queue, 'a', { timeoutMicros: 15_000 });
+      await job.settled;
+      expectCode(job.outcome.rejected, 'DEADLINE_EXCEEDED');
+    });
+
+    it('a gRPC deadline removes the job and answers DEADLINE_EXCEEDED, leaving the others', async () => {
+      const { queue, removed } = makeQueue();
+      add(queue, 'keep');
+      const job = add(queue, 'short', { deadlineAt: performance.now() + 15 });
+      await job.settled;
+      expectCode(job.outcome.rejected, 'DEADLINE_EXCEEDED');
+      expect(order(queue)).to.deep.equal(['keep']);
+      expect(removed()).to.equal(1);
+      drain(queue);
+    });
+
+    it('a deadline already past removes the job on the next turn of the event loop', async () => {
+      const { queue } = makeQueue();
+      const job = add(queue, 'a', { deadlineAt: performance.now() - 5 });
+      await job.settled;
+      expectCode(job.outcome.rejected, 'DEADLINE_EXCEEDED');
+    });
+
+    it('a job taken into a batch is never rejected by its timer later', async () => {
+      const { queue, removed } = makeQueue([policy({ defaultTimeoutMicros: 10_000 })]);
+      const job = add(queue, 'a', { deadlineAt: performance.now() + 10 });
+      queue.take(entryOf(queue, 'a'));
+      await sleep(30);
+      expect(job.outcome.rejected).to.equal(undefined);
+      expect(removed()).to.equal(0);
+    });
+  });
+
+  describe('cancellation', () => {
+    it('an abort removes the queued job at once and answers CANCELLED', () => {
+      const { queue, removed } = makeQueue();
+      const controller = new AbortController();
+      add(queue, 'a');
+      const job = add(queue, 'b', { signal: controller.signal });
+      add(queue, 'c');
+      controller.abort();
+      expectCode(job.outcome.rejected, 'CANCELLED');
+      expect(order(queue)).to.deep.equal(['a', 'c']);
+      expect(queue.size).to.equal(2);
+      expect(removed()).to.equal(1);
+      drain(queue);
+    });
+
+    it('refuses a job whose signal is already aborted with CANCELLED, without queueing it', () => {
+      const { queue, removed } = makeQueue();
+      const controller = new AbortController();
+      controller.abort();
+      expect(() => add(queue, 'gone', { signal: controller.signal })).to.throw(InferenceError).with.property('code', 'CANCELLED');
+      expect(queue.size).to.equal(0);
+      expect(removed()).to.equal(0);
+    });
+
+    it('an abort after the job left in a batch does nothing', () => {
+      const { queue, removed } = makeQueue();
+      const controller = new AbortController();
+      const job = add(queue, 'a', { signal: controller.signal });
+      queue.take(entryOf(queue, 'a'));
+      controller.abort();
+      expect(job.outcome.rejected).to.equal(undefined);
+      expect(removed()).to.equal(0);
+    });
+
+    it('one shared signal (a stream) cancels every job still queued on it', () => {
+      const { queue } = makeQueue();
+      const controller = new AbortController();
+      const jobs = ['a', 'b', 'c'].map((l) => add(queue, l, { signal: controller.signal }));
+      queue.take(entryOf(queue, 'a'));
+      controller.abort();
+      expect(jobs[0].outcome.rejected).to.equal(undefined);
+      expectCode(jobs[1].outcome.rejected, 'CANCELLED');
+      expectCode(jobs[2].outcome.rejected, 'CANCELLED');
+      expect(queue.size).to.equal(0);
+    });
+
+    it('removes its abort listener from the signal once the job leaves the queue', async () => {
+      // A stream shares one signal across all its requests: a listener left behind per job keeps
+      // every finished job (and its input tensors) alive until the stream ends.
+      const { queue } = makeQueue([policy({ defaultTimeoutMicros: 10_000 })]);
+      const controller = new AbortController();
+      add(queue, 'taken', { signal: controller.signal });
+      queue.take(entryOf(queue, 'taken'));
+      const expired = add(queue, 'expired', { signal: controller.signal });
+      await expired.settled;
+      expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
+    });
+  });
+
+  describe('timers', () => {
+    let timers: ReturnType<typeof trackTimers>;
+    beforeEach(() => {
+      timers = trackTimers();
+    });
+    afterEach(() => timers.stop());
+
+    it('leaves no timer behind once jobs are taken, expired or cancelled', async () => {
+      const { queue } = makeQueue([policy({ defaultTimeoutMicros: 60_000_000, timeoutAction: 'DELAY' }), policy({ defaultTimeoutMicros: 15_000 })]);
+      const controller = new AbortController();
+      add(queue, 'taken', { deadlineAt: performance.now() + 60_000 });
+      add(queue, 'cancelled', { signal: controller.signal, deadlineAt: performance.now() + 60_000 });
+      const expiring = add(queue, 'expiring', { priority: 2 });
+      expect(timers.pending()).to.equal(3);
+      queue.take(entryOf(queue, 'taken'));
+      controller.abort();
+      expect(timers.pending()).to.equal(1);
+      await expiring.settled;
+      expect(queue.size).to.equal(0);
+      expect(timers.pending()).to.equal(0);
+    });
+
+    it('leaves no timer behind after a DELAY job is re-armed for its deadline and then taken', async () => {
+      const { queue } = makeQueue([policy({ defaultTimeoutMicros: 5_000, timeoutAction: 'DELAY' })]);
+      add(queue, 'a', { deadlineAt: performance.now() + 60_000 });
+      await new Promise((resolve) => setImmediate(resolve));
+      while (!entryOf(queue, 'a').delayed) await new Promise((resolve) => setImmediate(resolve));
+      // The timeout fired and a second timer now waits for the deadline.
+      expect(timers.created()).to.equal(2);
+      expect(timers.pending()).to.equal(1);
+      queue.take(entryOf(queue, 'a'));
+      expect(timers.pending()).to.equal(0);
+    });
+
+    it('arms no timer for a job with neither timeout nor deadline', () => {
+      const { queue } = makeQueue();
+      add(queue, 'a');
+      expect(timers.created()).to.equal(0);
+      drain(queue);
+    });
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * A deliberately slow ONNX model for batching tests, and a throw-away model repository to
+ * serve it under several configurations.
+ *
+ * slow: x FLOAT [batch, 8] -> y FLOAT [batch, 4], y = x @ W1 exactly (row by row).
+ * The slowness is a chain of [N,N] x [N,N] MatMuls (with Tanh between) seeded by
+ * ReduceSum(x * 0), a zero that depends on the input so ONNX Runtime cannot fold it
+ * away; its mean times zero is added to y. The chain's cost does not depend on the
+ * batch size, and its result never changes y.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DataType, attr, floatTensor, node, serializeModel, valueInfo } from '../../scripts/onnx/builder';
+import { gaussianArray } from '../../scripts/onnx/prng';
+
+export const SLOW_FEATURES = 8;
+export const SLOW_OUTPUTS = 4;
+
+/** W1 of the slow model, row-major [8, 4]. */
+export const SLOW_W1 = gaussianArray(7001, SLOW_FEATURES * SLOW_OUTPUTS, 0.5);
+
+/** The slow model's answer for row-major rows of 8 features. */
+export function slowReference(x: Float32Array): Float32Array {
+  const rows = x.length / SLOW_FEATURES;
+  const y = new Float32Array(rows * SLOW_OUTPUTS);
+  for (let r = 0; r < rows; r++) {
+    for (let k = 0; k < SLOW_OUTPUTS; k++) {
+      let sum = 0;
+      for (let i = 0; i < SLOW_FEATURES; i++) sum += x[r * SLOW_FEATURES + i] * SLOW_W1[i * SLOW_OUTPUTS + k];
+      y[r * SLOW_OUTPUTS + k] = sum;
+    }
+  }
+  return y;
+}
+
+/** Serialized slow model; `size` and `steps` set the cost of the MatMul chain. */
+export function slowModelBytes(size: number, steps: number): Uint8Array {
+  const nodes = [
+    node('Mul', ['x', 'zero'], ['x_zero'], 'x_times_zero'),
+    node('ReduceSum', ['x_zero'], ['s'], 'input_zero', [attr.int('keepdims', 0)]),
+    node('Add', ['w', 's'], ['a0'], 'seed'),
+  ];
+  for (let i = 0; i < steps; i++) {
+    nodes.push(node('MatMul', [`a${i}`, 'w'], [`m${i}`], `busy_matmul_${i}`));
+    nodes.push(node('Tanh', [`m${i}`], [`a${i + 1}`], `busy_tanh_${i}`));
+  }
+  nodes.push(
+    node('ReduceMean', [`a${steps}`], ['h'], 'busy_mean', [attr.int('keepdims', 0)]),
+    node('Mul', ['h', 'zero'], ['h_zero'], 'busy_zero'),
+    node('MatMul', ['x', 'w1'], ['y_mm'], 'dense'),
+    node('Add', ['y_mm', 'h_zero'], ['y'], 'plus_zero'),
+  );
+  return serializeModel({
+    graphName: 'slow',
+    docString: 'y = x @ w1, after a batch-independent chain of MatMuls that only adds zero.',
+    inputs: [valueInfo('x', DataType.FLOAT, ['batch', SLOW_FEATURES])],
+    outputs: [valueInfo('y', DataType.FLOAT, ['batch', SLOW_OUTPUTS])],
+    initializers: [
+      floatTensor('zero', [], new Float32Array([0])),
+      floatTensor('w', [size, size], gaussianArray(7002, size * size, 1 / Math.sqrt(size))),
+      floatTensor('w1', [SLOW_FEATURES, SLOW_OUTPUTS], SLOW_W1),
+    ],
+    nodes,
+  });
+}
+
+export interface TempModel {
+  readonly name: string;
+  /** Contents of config.json; undefined writes none (auto-config). */
+  readonly config: object | undefined;
+  readonly onnx: Uint8Array;
+}
+
+/** Writes `<tmp>/<name>/config.json` and `<tmp>/<name>/1/model.onnx` for each model; returns the folder. */
+export function writeTempRepository(models: readonly TempModel[]): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batching-repo-'));
+  for (const m of models) {
+    fs.mkdirSync(path.join(dir, m.name, '1'), { recursive: true });
+    fs.writeFileSync(path.join(dir, m.name, '1', 'model.onnx'), m.onnx);
+    if (m.config) fs.writeFileSync(path.join(dir, m.name, 'config.json'), JSON.stringify({ name: m.name, ...m.config }, null, 2));
+  }
+  return dir;
+}
+
+export function removeTempRepository(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
