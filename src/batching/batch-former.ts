@@ -18,24 +18,36 @@ export interface BatchChoice {
   readonly rows: number;
 }
 
+export interface Candidate extends BatchChoice {
+  /** No later arrival could join it. */
+  readonly closed: boolean;
+  /** Enqueue time of its longest-waiting job: the queue delay runs from here (Infinity when empty). */
+  readonly oldestEnqueuedAt: number;
+}
+
 /**
- * The longest run of jobs from the head of the queue that fit together: same non-batch
- * shapes, within maxRows and maxJobs. `closed` is true when no later arrival could join it.
+ * The longest run of jobs from the head of the queue (in service order) that fit together:
+ * same non-batch shapes, within maxRows and maxJobs.
  */
-export function candidateBatch(waiting: Iterable<QueuedJob>, limits: BatchLimits): BatchChoice & { readonly closed: boolean } {
+export function candidateBatch(waiting: Iterable<QueuedJob>, limits: BatchLimits): Candidate {
   const entries: QueuedJob[] = [];
   let rows = 0;
   let key: string | undefined;
+  let oldestEnqueuedAt = Number.POSITIVE_INFINITY;
+  let closed = false;
   for (const entry of waiting) {
     const { job } = entry;
     key ??= job.shapeKey;
     if (job.shapeKey !== key || rows + job.rows > limits.maxRows || entries.length >= limits.maxJobs) {
-      return { entries, rows, closed: true };
+      closed = true;
+      break;
     }
     entries.push(entry);
     rows += job.rows;
+    if (entry.enqueuedAt < oldestEnqueuedAt) oldestEnqueuedAt = entry.enqueuedAt;
   }
-  return { entries, rows, closed: rows >= limits.maxRows || entries.length >= limits.maxJobs };
+  closed ||= rows >= limits.maxRows || entries.length >= limits.maxJobs;
+  return { entries, rows, closed, oldestEnqueuedAt };
 }
 
 /**
@@ -43,8 +55,7 @@ export function candidateBatch(waiting: Iterable<QueuedJob>, limits: BatchLimits
  * A full or closed batch leaves at once; otherwise the largest prefix of a preferred size;
  * otherwise everything once the oldest job has waited the maximum queue delay.
  */
-export function chooseBatch(waiting: Iterable<QueuedJob>, limits: BatchLimits, delayExpired: boolean): BatchChoice | undefined {
-  const candidate = candidateBatch(waiting, limits);
+export function chooseBatch(candidate: Candidate, limits: BatchLimits, delayExpired: boolean): BatchChoice | undefined {
   if (candidate.entries.length === 0) return undefined;
   if (candidate.closed || delayExpired) return candidate;
   if (limits.preferredSizes.length > 0) {

@@ -15,6 +15,8 @@ export interface QueuedJob {
   delayed: boolean;
   queued: boolean;
   timer: NodeJS.Timeout | undefined;
+  /** Removed when the job leaves, so a long-lived signal (a stream's) does not keep finished jobs alive. */
+  onAbort?: () => void;
 }
 
 class Level {
@@ -61,7 +63,10 @@ export class PolicyQueue {
     level.live++;
     this.live++;
     this.armTimeout(entry, level.policy);
-    job.signal?.addEventListener('abort', () => this.expire(entry, new InferenceError('CANCELLED', 'request cancelled by the client while queued')), { once: true });
+    if (job.signal) {
+      entry.onAbort = () => this.expire(entry, new InferenceError('CANCELLED', 'request cancelled by the client while queued'));
+      job.signal.addEventListener('abort', entry.onAbort, { once: true });
+    }
   }
 
   /** Live entries in service order: by level, punctual before delayed, oldest first. */
@@ -75,12 +80,6 @@ export class PolicyQueue {
         }
       }
     }
-  }
-
-  /** Enqueue time of the job that has waited longest among those served next. */
-  oldestWaiting(): number | undefined {
-    for (const e of this.waiting()) return e.enqueuedAt;
-    return undefined;
   }
 
   /** Removes a job that is leaving in a batch. */
@@ -126,6 +125,7 @@ export class PolicyQueue {
     if (!entry.queued) return;
     entry.queued = false;
     if (entry.timer) clearTimeout(entry.timer);
+    if (entry.onAbort) entry.job.signal!.removeEventListener('abort', entry.onAbort);
     const level = this.levels[entry.job.priority - 1];
     level.live--;
     this.live--;

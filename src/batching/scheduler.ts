@@ -10,7 +10,7 @@ import type { InstancePool } from '../runtime/instance-pool';
 import type { ModelInstance } from '../runtime/model-instance';
 import type { ModelStatistics } from '../observability/model-statistics';
 import type { Tensor } from '../tensor/tensor';
-import { chooseBatch, type BatchChoice, type BatchLimits } from './batch-former';
+import { candidateBatch, chooseBatch, type BatchChoice, type BatchLimits } from './batch-former';
 import type { InferenceJob } from './inference-job';
 import { mergeInputs, splitOutputs } from './merge';
 import { PolicyQueue } from './policy-queue';
@@ -59,9 +59,9 @@ export class Scheduler {
     while (this.queue.size > 0) {
       const instance = this.pool.acquire();
       if (!instance) return;
-      const oldest = this.queue.oldestWaiting()!;
-      const waitedMs = performance.now() - oldest;
-      const batch = chooseBatch(this.queue.waiting(), this.limits, waitedMs >= this.delayMs);
+      const candidate = candidateBatch(this.queue.waiting(), this.limits);
+      const waitedMs = performance.now() - candidate.oldestEnqueuedAt;
+      const batch = chooseBatch(candidate, this.limits, waitedMs >= this.delayMs);
       if (!batch) {
         this.pool.release(instance);
         this.wakeAfter(this.delayMs - waitedMs);

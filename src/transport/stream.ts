@@ -3,6 +3,7 @@
  * plane as ModelInfer. Responses leave in the order their requests arrived, and a bad
  * request answers with an in-stream error_message while the stream goes on.
  */
+import { setMaxListeners } from 'node:events';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { asInferenceError } from '../errors';
 import type { InferenceService } from '../dataplane/inference-service';
@@ -16,6 +17,8 @@ interface Slot {
 
 export function handleStream(call: ServerDuplexStream<WireInferRequest, unknown>, service: InferenceService, log: Logger): void {
   const controller = new AbortController();
+  // Every request queued from this stream listens on this one signal; the queue bound caps them.
+  setMaxListeners(0, controller.signal);
   const context = { deadlineAt: deadlineFrom(call.getDeadline()), signal: controller.signal };
   const slots: Slot[] = [];
   let head = 0;
