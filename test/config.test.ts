@@ -131,8 +131,8 @@ describe('loadConfig', () => {
       expect(config.logLevel).to.equal('info');
     });
 
-    it('lets ONNX Runtime choose its intra-op threads and applies every graph optimization', () => {
-      expect(config.runtime.intraOpThreads).to.equal(0);
+    it('gives each instance one intra-op thread (parallelism comes from instances) and applies every graph optimization', () => {
+      expect(config.runtime.intraOpThreads).to.equal(1);
       expect(config.runtime.graphOptimizationLevel).to.equal('all');
     });
   });

@@ -77,9 +77,9 @@ export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] })
         arg: 'execution-providers',
       },
       intra_op_threads: {
-        doc: 'ONNX Runtime intra-op threads per model instance; 0 lets ONNX Runtime choose.',
+        doc: 'ONNX Runtime intra-op threads per model instance; 0 lets ONNX Runtime choose (one per core, spinning between runs).',
         format: 'count',
-        default: 0,
+        default: 1,
         env: 'ORT_INTRA_OP_THREADS',
         arg: 'ort-intra-op-threads',
       },
