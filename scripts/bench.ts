@@ -1,0 +1,384 @@
+/**
+ * End-to-end benchmark of the gRPC inference server on the bundled stock_scorer model.
+ *
+ *   npm run bench -- [--duration 8] [--warmup 2] [--concurrency 1,8,64] [--out bench-report.json]
+ *                    [--modes unary,stream] [--batching on,off] [--queue-delay-us 0] [--channels 1]
+ *                    [--no-ghz] [--profile [--profile-dir /tmp/prof]] [--soak MINUTES]
+ *
+ * Each server runs as a child process (dist/src/main.js on a temporary repository holding only
+ * stock_scorer) so that its CPU time and RSS come from its own /proc accounting; the load
+ * generator runs here and shares the cores. Two ceilings are measured in the same run: a bare
+ * grpc-js server answering the same-sized response without inference (per mode and
+ * concurrency), and ONNX Runtime in-process at the batch sizes the server formed.
+ *
+ * Queue delay: "batching on" uses max_queue_delay_microseconds 0 at c=1 (the latency target
+ * compares against the ceiling with no added wait) and --queue-delay-us at c>1 (default 0:
+ * the batcher takes whatever queued while the instance was busy, which is how a
+ * single-instance Triton model batches under load without adding latency; typical
+ * deployments use 0-500 us). A non-zero --queue-delay-us starts a second batching server.
+ *
+ * --soak MINUTES runs only the soak: c=64 unary, batching on, RSS sampled every 10 s.
+ * --profile runs the server children under `node --cpu-prof` and prints where their CPU went
+ * (profiling slows them: read the verdicts of a profiled run as indicative only).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatProfiles, summarizeProfiles, type ThreadProfile } from './bench/cpu-profile';
+import { findGhz } from './bench/ghz';
+import type { Mode } from './bench/load-result';
+import { ModelStatsClient } from './bench/model-stats-client';
+import { measureOrtCeilings, type OrtCeiling } from './bench/ort-ceiling';
+import { probe, type ProbeResult } from './bench/probe';
+import { Progress } from './bench/progress';
+import { REPO_ROOT, serializedInferRequest } from './bench/protocol';
+import { formatOrt, formatScenarios, formatSoak, formatVerdicts, machineInfo, type BenchReport } from './bench/report';
+import { scenarioLabel, type ScenarioResult, type ScenarioSpec } from './bench/scenario';
+import { runScenario, type RunSettings } from './bench/scenario-runner';
+import { batchingLabel, startBareServer, startModelServer, type Batching, type ChildServer } from './bench/server-process';
+import { runSoak, SOAK_SAMPLE_SECONDS, type SoakResult } from './bench/soak';
+import { judgeTargets } from './bench/targets';
+
+interface BenchOptions {
+  readonly durationSeconds: number;
+  readonly warmupSeconds: number;
+  readonly concurrency: readonly number[];
+  readonly modes: readonly Mode[];
+  readonly batching: readonly boolean[];
+  readonly queueDelayUs: number;
+  readonly channels: number;
+  readonly out: string;
+  readonly soakMinutes: number | undefined;
+  readonly useGhz: boolean;
+  readonly profileDir: string | undefined;
+  readonly ortSeconds: number;
+  readonly retries: number;
+  readonly otherCpuLimitPct: number;
+}
+
+const USAGE = `usage: node dist/scripts/bench.js [options]
+  --duration SECONDS        measured window per scenario (default 8)
+  --warmup SECONDS          load before each window, not measured (default 2)
+  --concurrency LIST        in-flight requests, comma list (default 1,8,64)
+  --modes LIST              unary,stream (default both)
+  --batching LIST           on,off (default both)
+  --queue-delay-us N        max_queue_delay_microseconds for batching-on scenarios at c>1 (default 0; c=1 always 0)
+  --channels N              HTTP/2 connections of the Node load generator (default 1)
+  --ort-seconds SECONDS     per batch size for the ONNX Runtime ceiling (default 2)
+  --retries N               measure a scenario again, up to N times, when other processes on the machine
+                            used more than --other-cpu-limit during its window (default 2)
+  --other-cpu-limit PCT     share of one core (default 25)
+  --out PATH                JSON report (default bench-report.json)
+  --soak MINUTES            run only the soak: c=64 unary, batching on, RSS every ${SOAK_SAMPLE_SECONDS} s
+  --no-ghz                  use the Node load generator even when ghz is on PATH
+  --profile                 run the server children under node --cpu-prof and summarize
+  --profile-dir DIR         where the .cpuprofile files go (default /tmp/prof)`;
+
+function parseOptions(argv: string[]): BenchOptions {
+  try {
+    return readOptions(argv);
+  } catch (err) {
+    // parseArgs throws plain TypeErrors (unknown option, missing value): they are usage errors.
+    throw err instanceof UsageError ? err : new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function readOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      duration: { type: 'string', default: '8' },
+      warmup: { type: 'string', default: '2' },
+      concurrency: { type: 'string', default: '1,8,64' },
+      modes: { type: 'string', default: 'unary,stream' },
+      batching: { type: 'string', default: 'on,off' },
+      'queue-delay-us': { type: 'string', default: '0' },
+      channels: { type: 'string', default: '1' },
+      'ort-seconds': { type: 'string', default: '2' },
+      retries: { type: 'string', default: '2' },
+      'other-cpu-limit': { type: 'string', default: '25' },
+      out: { type: 'string', default: 'bench-report.json' },
+      soak: { type: 'string' },
+      'no-ghz': { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      'profile-dir': { type: 'string', default: '/tmp/prof' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const number = (name: string, text: string, min: number, integer = false): number => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got '${text}'`);
+    return n;
+  };
+  const list = (name: string, text: string, allowed: readonly string[]): string[] => {
+    const items = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    for (const item of items) if (!allowed.includes(item)) throw new UsageError(`--${name}: '${item}' is not one of ${allowed.join(', ')}`);
+    if (items.length === 0) throw new UsageError(`--${name} is empty`);
+    return [...new Set(items)];
+  };
+  const concurrency = [...new Set(values.concurrency.split(',').map((s) => number('concurrency', s.trim(), 1, true)))].sort((a, b) => a - b);
+  return {
+    durationSeconds: number('duration', values.duration, 0.5),
+    warmupSeconds: number('warmup', values.warmup, 0),
+    concurrency,
+    modes: list('modes', values.modes, ['unary', 'stream']) as Mode[],
+    batching: list('batching', values.batching, ['off', 'on']).map((b) => b === 'on'),
+    queueDelayUs: number('queue-delay-us', values['queue-delay-us'], 0, true),
+    channels: number('channels', values.channels, 1, true),
+    ortSeconds: number('ort-seconds', values['ort-seconds'], 0.1),
+    retries: number('retries', values.retries, 0, true),
+    otherCpuLimitPct: number('other-cpu-limit', values['other-cpu-limit'], 0),
+    out: values.out,
+    soakMinutes: values.soak === undefined ? undefined : number('soak', values.soak, 0.5),
+    useGhz: !values['no-ghz'],
+    profileDir: values.profile ? values['profile-dir'] : undefined,
+  };
+}
+
+class UsageError extends Error {}
+
+/** One child server and the scenarios measured on it. */
+interface ServerGroup {
+  readonly batching: Batching | undefined;
+  readonly scenarios: ScenarioSpec[];
+}
+
+/** One group per child server: bare grpc-js, the server without batching, with batching (one per queue delay). */
+function planGroups(options: BenchOptions): ServerGroup[] {
+  const groups: ServerGroup[] = [{ batching: undefined, scenarios: [] }];
+  const groupFor = (batching: Batching): ServerGroup => {
+    let group = groups.find((g) => g.batching && g.batching.enabled === batching.enabled && g.batching.queueDelayUs === batching.queueDelayUs);
+    if (!group) groups.push((group = { batching, scenarios: [] }));
+    return group;
+  };
+  for (const enabled of [...options.batching].sort()) {
+    for (const mode of options.modes) {
+      for (const concurrency of options.concurrency) {
+        const batching = { enabled, queueDelayUs: enabled && concurrency > 1 ? options.queueDelayUs : 0 };
+        groupFor(batching).scenarios.push({ target: 'server', mode, concurrency, batching });
+      }
+    }
+  }
+  for (const mode of options.modes) for (const concurrency of options.concurrency) groups[0].scenarios.push({ target: 'bare', mode, concurrency, batching: undefined });
+  return groups;
+}
+
+function profileDirFor(options: BenchOptions, label: string): string | undefined {
+  if (!options.profileDir) return undefined;
+  const dir = path.join(options.profileDir, label.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, ''));
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+
+async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJson: Record<string, unknown>): Promise<void> {
+  const groups = planGroups(options);
+  const total = groups.reduce((n, g) => n + g.scenarios.length, 0) + 1;
+  const progress = new Progress(total);
+  const results: ScenarioResult[] = [];
+  const probes: Record<string, ProbeResult> = {};
+  const profiles: Record<string, ThreadProfile[]> = {};
+
+  // Every server is started first and stays up (idle ones cost no CPU), so that a scenario and
+  // its bare grpc-js ceiling run back to back and a slow drift on the machine hits both alike.
+  const running: { group: ServerGroup; label: string; server: ChildServer; stats: ModelStatsClient | undefined; profileDir: string | undefined }[] = [];
+  try {
+    for (const group of groups) {
+      const label = group.batching ? `server-batching-${batchingLabel(group.batching)}` : 'bare-grpc-js';
+      const profileDir = profileDirFor(options, label);
+      progress.note(`starting ${label}${profileDir ? ` (profiling into ${profileDir})` : ''}`);
+      const server = group.batching ? await startModelServer(group.batching, { profileDir }) : await startBareServer({ profileDir });
+      running.push({ group, label, server, stats: group.batching ? new ModelStatsClient(server.address) : undefined, profileDir });
+      probes[label] = await probe(server.address, settings.request);
+    }
+
+    const rank = (spec: ScenarioSpec): number[] => [
+      options.modes.indexOf(spec.mode),
+      spec.concurrency,
+      spec.target === 'bare' ? 0 : spec.batching?.enabled ? 2 : 1,
+    ];
+    const steps = running.flatMap((r) => r.group.scenarios.map((spec) => ({ spec, r })));
+    steps.sort((a, b) => {
+      const [x, y] = [rank(a.spec), rank(b.spec)];
+      return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+    });
+    for (const { spec, r } of steps) {
+      const step = progress.step(scenarioLabel(spec));
+      const result = await runScenario(
+        r.server,
+        r.stats,
+        spec,
+        settings,
+        (elapsed, rps) => step.update(`${fmt(elapsed)}/${fmt(options.durationSeconds)} s${rps === undefined ? '' : `  ${fmt(rps)} req/s`}`),
+        (disturbed) => step.update(`other processes used ${fmt(disturbed.otherCpuPct ?? NaN)}% CPU (${fmt(disturbed.load.rps)} req/s); measuring again`),
+      );
+      results.push(result);
+      const batch = result.meanBatch === undefined ? '' : `, batch ${fmt(result.meanBatch, 2)}`;
+      const other = result.otherCpuPct !== undefined && result.otherCpuPct > options.otherCpuLimitPct ? `, DISTURBED: others used ${fmt(result.otherCpuPct)}% CPU` : '';
+      const errors = result.load.errors > 0 ? `, ${result.load.errors} ERRORS (${result.load.firstError})` : '';
+      step.done(`${fmt(result.load.rps)} req/s, p50 ${fmt(result.load.p50Ms, 3)} ms, ${fmt(result.serverCpuUsPerReq, 1)} us/req server CPU${batch}${other}${errors}`);
+    }
+  } finally {
+    for (const r of running) {
+      r.stats?.close();
+      await r.server.stop();
+      if (r.profileDir) {
+        const scenarios = r.group.scenarios.map((sc) => `${sc.mode} c=${sc.concurrency}`).join(', ');
+        const served = results.filter((x) => r.group.scenarios.includes(x.spec)).reduce((n, x) => n + x.servedTotal, 0);
+        profiles[`${r.label}, whole process life (${scenarios})`] = summarizeProfiles(r.profileDir, served);
+      }
+    }
+  }
+
+  // Ratios to the bare grpc-js server at the same mode and concurrency.
+  for (const r of results) {
+    const bare = results.find((b) => b.spec.target === 'bare' && b.spec.mode === r.spec.mode && b.spec.concurrency === r.spec.concurrency);
+    if (!bare) continue;
+    r.rpsVsBare = r.load.rps / bare.load.rps;
+    r.cpuVsBare = r.serverCpuUsPerReq / bare.serverCpuUsPerReq;
+  }
+
+  // ONNX Runtime at the batch sizes the server formed, plus 1 and 64.
+  const formed = results.filter((r) => r.meanBatch !== undefined && Number.isFinite(r.meanBatch)).map((r) => Math.max(1, Math.round(r.meanBatch!)));
+  const batchSizes = [...new Set([1, ...formed, 64])].sort((a, b) => a - b);
+  const ortStep = progress.step(`ONNX Runtime in-process, batch ${batchSizes.join(',')}`);
+  const ort: OrtCeiling[] = await measureOrtCeilings(batchSizes, options.ortSeconds, (c) => ortStep.update(`batch ${c.batchSize}: ${fmt(c.runsPerSec)} runs/s`));
+  ortStep.done(ort.map((c) => `b${c.batchSize} ${fmt(c.rowsPerSec)} rows/s`).join(', '));
+
+  const verdicts = judgeTargets(results, ort, undefined);
+
+  const bareProbe = probes['bare-grpc-js'];
+  const sizeMismatch = Object.entries(probes).filter(([, p]) => bareProbe && p.responseBytes !== bareProbe.responseBytes);
+  const out: string[] = [
+    '',
+    `gRPC inference benchmark: stock_scorer, ${machineInfo().cpus} x ${machineInfo().cpuModel}, node ${process.version}, generator ${settings.ghz ? 'ghz (unary) + node (stream)' : 'node'}, ${options.durationSeconds} s windows after ${options.warmupSeconds} s warm-up`,
+    `srv us/req = utime+stime of the server child (all threads) from /proc over the window / completed requests; main us/req = its event-loop thread alone;`,
+    `batch = ModelStatistics inference_count / execution_count over the window; scenarios of the same mode and c run back to back;`,
+    `cpu% columns are shares of one core; other% = machine-wide busy (/proc/stat) minus server and generator (a neighbour on the machine)`,
+    '',
+    formatScenarios(results),
+    '',
+    formatOrt(ort),
+    '',
+    `response bytes: ${Object.entries(probes).map(([k, p]) => `${k} ${p.responseBytes}`).join(', ')}${sizeMismatch.length > 0 ? '  (MISMATCH: the bare response is not the real one\'s size)' : ''}`,
+    '',
+    'Targets:',
+    formatVerdicts(verdicts),
+  ];
+  for (const [label, threads] of Object.entries(profiles)) out.push('', formatProfiles(label, threads));
+  process.stdout.write(`${out.join('\n')}\n`);
+
+  const report: BenchReport = {
+    machine: machineInfo(),
+    timestamp: new Date().toISOString(),
+    settings: settingsJson,
+    scenarios: results.filter((r) => r.spec.target === 'server'),
+    ceilings: { bareGrpcJs: results.filter((r) => r.spec.target === 'bare'), onnxRuntime: ort },
+    checks: { probes },
+    targets: verdicts,
+    soak: undefined,
+    profiles: options.profileDir ? profiles : undefined,
+  };
+  writeReport(options.out, report);
+}
+
+async function runSoakOnly(options: BenchOptions, settings: RunSettings, settingsJson: Record<string, unknown>): Promise<void> {
+  const minutes = options.soakMinutes!;
+  const concurrency = 64;
+  const progress = new Progress(1);
+  const batching = { enabled: true, queueDelayUs: options.queueDelayUs };
+  const label = `server-batching-${batchingLabel(batching)}`;
+  const profileDir = profileDirFor(options, label);
+  progress.note(`starting ${label}`);
+  const server = await startModelServer(batching, { profileDir });
+  let soak: SoakResult;
+  try {
+    const step = progress.step(`soak ${minutes} min unary c=${concurrency} batching=${batchingLabel(batching)}`);
+    soak = await runSoak(server, { ...settings, ghz: undefined }, minutes, concurrency, (sample, totalSeconds) =>
+      step.update(`${sample.seconds}/${totalSeconds} s  RSS ${fmt(sample.rssMiB, 1)} MiB  ${fmt(sample.rps)} req/s`),
+    );
+    step.done(`RSS ${fmt(soak.firstMiB, 1)} -> ${fmt(soak.lastMiB, 1)} MiB, drift ${fmt(soak.driftPct, 2)}%`);
+  } finally {
+    await server.stop();
+  }
+  const profiles = profileDir ? { [label]: summarizeProfiles(profileDir, soak.requests) } : undefined;
+  const verdicts = judgeTargets([], [], soak).filter((v) => v.id === 'soak-rss');
+  const out = ['', formatSoak(soak), '', 'Targets:', formatVerdicts(verdicts)];
+  for (const [name, threads] of Object.entries(profiles ?? {})) out.push('', formatProfiles(name, threads));
+  process.stdout.write(`${out.join('\n')}\n`);
+  writeReport(options.out, {
+    machine: machineInfo(),
+    timestamp: new Date().toISOString(),
+    settings: settingsJson,
+    scenarios: [],
+    ceilings: { bareGrpcJs: [], onnxRuntime: [] },
+    checks: {},
+    targets: verdicts,
+    soak,
+    profiles,
+  });
+}
+
+function writeReport(file: string, report: BenchReport): void {
+  // NaN (a scenario with no requests) has no JSON form, and undefined would drop the key: both become null.
+  const json = JSON.stringify(report, (_key, value: unknown) => (value === undefined || (typeof value === 'number' && !Number.isFinite(value)) ? null : value), 2);
+  fs.writeFileSync(file, `${json}\n`);
+  process.stderr.write(`report written to ${path.resolve(file)}\n`);
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const serverEntry = path.join(REPO_ROOT, 'dist', 'src', 'main.js');
+  if (!fs.existsSync(serverEntry)) throw new UsageError(`${serverEntry} is missing: build first (npx tsc -p .)`);
+  const ghzBin = options.useGhz ? findGhz() : undefined;
+  const request = serializedInferRequest();
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
+  try {
+    let ghz: RunSettings['ghz'];
+    if (ghzBin) {
+      const requestFile = path.join(scratch, 'model-infer-request.bin');
+      fs.writeFileSync(requestFile, request);
+      ghz = { bin: ghzBin, requestFile };
+    }
+    const settings: RunSettings = {
+      warmupSeconds: options.warmupSeconds,
+      durationSeconds: options.durationSeconds,
+      channels: options.channels,
+      request,
+      ghz,
+      retries: options.retries,
+      otherCpuLimitPct: options.otherCpuLimitPct,
+    };
+    const settingsJson = {
+      ...options,
+      generator: ghzBin ? { unary: `ghz (${ghzBin})`, stream: 'node' } : { unary: 'node', stream: 'node' },
+      queueDelayUsByConcurrency: Object.fromEntries(options.concurrency.map((c) => [c, c === 1 ? 0 : options.queueDelayUs])),
+      requestBytes: request.length,
+      env: { ORT_INTRA_OP_THREADS: process.env.ORT_INTRA_OP_THREADS ?? null, ORT_GRAPH_OPTIMIZATION_LEVEL: process.env.ORT_GRAPH_OPTIMIZATION_LEVEL ?? null },
+    };
+    if (options.soakMinutes !== undefined) await runSoakOnly(options, settings, settingsJson);
+    else await runMatrix(options, settings, settingsJson);
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+// Exiting runs server-process.ts's exit hook, which kills the child servers.
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(err instanceof UsageError ? `${err.message}\n${USAGE}\n` : `bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(err instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,98 @@
+/** The printed table and the JSON report: the same numbers in both. */
+import * as os from 'node:os';
+import type { ThreadProfile } from './cpu-profile';
+import type { OrtCeiling } from './ort-ceiling';
+import type { ScenarioResult } from './scenario';
+import type { SoakResult } from './soak';
+import type { Verdict } from './targets';
+
+export interface BenchReport {
+  readonly machine: {
+    readonly cpuModel: string;
+    readonly cpus: number;
+    readonly node: string;
+    readonly platform: string;
+    readonly release: string;
+    readonly totalMemGiB: number;
+  };
+  readonly timestamp: string;
+  readonly settings: Record<string, unknown>;
+  readonly scenarios: readonly ScenarioResult[];
+  readonly ceilings: {
+    readonly bareGrpcJs: readonly ScenarioResult[];
+    readonly onnxRuntime: readonly OrtCeiling[];
+  };
+  readonly checks: Record<string, unknown>;
+  readonly targets: readonly Verdict[];
+  readonly soak: SoakResult | undefined;
+  readonly profiles: Record<string, readonly ThreadProfile[]> | undefined;
+}
+
+export function machineInfo(): BenchReport['machine'] {
+  const cpus = os.cpus();
+  return {
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    cpus: cpus.length,
+    node: process.version,
+    platform: os.platform(),
+    release: os.release(),
+    totalMemGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+  };
+}
+
+const num = (n: number | undefined, digits: number): string => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits));
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function formatScenarios(results: readonly ScenarioResult[]): string {
+  const header = ['scenario', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'batch', 'srv us/req', 'main us/req', 'srv cpu%', 'cli cpu%', 'other%', 'req/s vs bare', 'cpu vs bare', 'runs', 'errors'];
+  const rows = results.map((r) => [
+    r.label,
+    num(r.load.rps, 0),
+    num(r.load.p50Ms, 3),
+    num(r.load.p90Ms, 3),
+    num(r.load.p99Ms, 3),
+    num(r.meanBatch, 2),
+    num(r.serverCpuUsPerReq, 1),
+    num(r.serverMainThreadUsPerReq, 1),
+    num(r.serverCpuPct, 0),
+    num(r.load.clientCpuPct, 0),
+    num(r.otherCpuPct, 0),
+    r.rpsVsBare === undefined || !Number.isFinite(r.rpsVsBare) ? '-' : `${(r.rpsVsBare * 100).toFixed(1)}%`,
+    r.cpuVsBare === undefined || !Number.isFinite(r.cpuVsBare) ? '-' : `${r.cpuVsBare.toFixed(2)}x`,
+    String(r.attempts),
+    String(r.load.errors),
+  ]);
+  return table(header, rows);
+}
+
+export function formatOrt(ceilings: readonly OrtCeiling[]): string {
+  const header = ['ORT in-process batch', 'runs/s', 'rows/s', 'p50 ms', 'p99 ms', 'cpu us/run', 'cpu us/row'];
+  const rows = ceilings.map((c) => [
+    String(c.batchSize),
+    num(c.runsPerSec, 0),
+    num(c.rowsPerSec, 0),
+    num(c.p50Ms, 4),
+    num(c.p99Ms, 4),
+    num(c.cpuUsPerRun, 1),
+    num(c.cpuUsPerRun / c.batchSize, 2),
+  ]);
+  return table(header, rows);
+}
+
+export function formatVerdicts(verdicts: readonly Verdict[]): string {
+  return verdicts.map((v) => `${v.pass === undefined ? '----' : v.pass ? 'PASS' : 'FAIL'}  ${v.target}: ${v.detail}`).join('\n');
+}
+
+export function formatSoak(soak: SoakResult): string {
+  const f = (n: number): string => n.toFixed(1);
+  return [
+    `Soak: ${soak.minutes} min, unary c=${soak.concurrency}, batching on; ${soak.requests} requests, ${soak.errors} errors, p50 ${soak.latency.p50Ms.toFixed(3)} ms, p99 ${soak.latency.p99Ms.toFixed(3)} ms, server ${soak.serverCpuUsPerReq.toFixed(1)} us/req`,
+    `  RSS MiB: first ${f(soak.firstMiB)}, last ${f(soak.lastMiB)}, min ${f(soak.minMiB)}, max ${f(soak.maxMiB)}; first ${soak.windowSeconds} s mean ${f(soak.firstWindowMeanMiB)}, last ${soak.windowSeconds} s mean ${f(soak.lastWindowMeanMiB)}, drift ${soak.driftPct >= 0 ? '+' : ''}${soak.driftPct.toFixed(2)}%`,
+    `  samples (s: MiB @ req/s): ${soak.samples.map((s) => `${s.seconds}: ${f(s.rssMiB)} @ ${s.rps.toFixed(0)}`).join(', ')}`,
+  ].join('\n');
+}

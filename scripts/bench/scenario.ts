@@ -1,0 +1,44 @@
+/** What a scenario is and what it measured. */
+import type { LoadWindow, Mode } from './load-result';
+import type { Batching } from './server-process';
+
+export type Target = 'bare' | 'server';
+
+export interface ScenarioSpec {
+  readonly target: Target;
+  readonly mode: Mode;
+  readonly concurrency: number;
+  /** Server scenarios only. */
+  readonly batching: Batching | undefined;
+}
+
+export interface ScenarioResult {
+  readonly spec: ScenarioSpec;
+  readonly label: string;
+  readonly load: LoadWindow;
+  /** inference_count / execution_count over the window, from ModelStatistics (server only). */
+  readonly meanBatch: number | undefined;
+  readonly serverCpuUsPerReq: number;
+  /** The part of serverCpuUsPerReq spent on the server's main (event loop) thread. */
+  readonly serverMainThreadUsPerReq: number;
+  /** Server CPU over the window as a share of one core. */
+  readonly serverCpuPct: number;
+  readonly serverRssMiB: number;
+  /**
+   * CPU the rest of the machine used over the window (share of one core): machine-wide busy
+   * time minus the server's and the load generator's. High values mean a neighbour competed.
+   */
+  readonly otherCpuPct: number | undefined;
+  /** Requests the server answered in this scenario, warm-up and retries included (for per-request profile figures). */
+  readonly servedTotal: number;
+  /** Runs made: a window that a neighbour disturbed is measured again (--retries). */
+  readonly attempts: number;
+  /** Against the bare grpc-js server at the same mode and concurrency. */
+  rpsVsBare?: number;
+  cpuVsBare?: number;
+}
+
+export function scenarioLabel(spec: ScenarioSpec): string {
+  const batching = spec.batching ? (spec.batching.enabled ? `on(${spec.batching.queueDelayUs}us)` : 'off') : '-';
+  return `${spec.target === 'bare' ? 'bare  ' : 'server'} ${spec.mode.padEnd(6)} c=${String(spec.concurrency).padEnd(3)} batching=${batching}`;
+}

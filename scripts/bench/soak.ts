@@ -1,0 +1,106 @@
+/**
+ * --soak MINUTES: c=64 unary against a batching server for that long, sampling the child's
+ * RSS every 10 s after warm-up. Drift = mean RSS of the last window relative to the first,
+ * where a window is one minute (or a third of the soak when it is shorter than 3 minutes).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
+import { NodeLoadGenerator } from './load-generator';
+import type { LatencySummary } from './latency-recorder';
+import type { ChildServer } from './server-process';
+import type { RunSettings } from './scenario-runner';
+
+export const SOAK_SAMPLE_SECONDS = 10;
+const MIB = 2 ** 20;
+
+export interface SoakSample {
+  readonly seconds: number;
+  readonly rssMiB: number;
+  /** Request rate since the previous sample. */
+  readonly rps: number;
+}
+
+export interface SoakResult {
+  readonly minutes: number;
+  readonly concurrency: number;
+  readonly samples: readonly SoakSample[];
+  readonly firstMiB: number;
+  readonly lastMiB: number;
+  readonly minMiB: number;
+  readonly maxMiB: number;
+  readonly windowSeconds: number;
+  readonly firstWindowMeanMiB: number;
+  readonly lastWindowMeanMiB: number;
+  readonly driftPct: number;
+  readonly pass: boolean;
+  readonly requests: number;
+  readonly errors: number;
+  readonly latency: LatencySummary;
+  readonly serverCpuUsPerReq: number;
+}
+
+export async function runSoak(
+  server: ChildServer,
+  settings: RunSettings,
+  minutes: number,
+  concurrency: number,
+  onSample: (sample: SoakSample, totalSeconds: number) => void,
+): Promise<SoakResult> {
+  const totalSeconds = minutes * 60;
+  const generator = new NodeLoadGenerator({ address: server.address, mode: 'unary', concurrency, channels: settings.channels, request: settings.request });
+  generator.start();
+  // The first sample's rate covers the warm-up.
+  let lastCount = 0;
+  let lastAt = performance.now();
+  const samples: SoakSample[] = [];
+  try {
+    await sleep(settings.warmupSeconds * 1000);
+    const cpuBefore = server.cpuSeconds();
+    generator.beginWindow();
+    const started = performance.now();
+    const take = (): void => {
+      const at = performance.now();
+      const sample = { seconds: Math.round((at - started) / 1000), rssMiB: server.rssBytes() / MIB, rps: ((generator.completed - lastCount) * 1000) / Math.max(1, at - lastAt) };
+      lastCount = generator.completed;
+      lastAt = at;
+      samples.push(sample);
+      onSample(sample, totalSeconds);
+    };
+    take();
+    for (let next = SOAK_SAMPLE_SECONDS; next <= totalSeconds; next += SOAK_SAMPLE_SECONDS) {
+      await sleep(Math.max(0, started + next * 1000 - performance.now()));
+      take();
+    }
+    const window = generator.endWindow();
+    const cpuSeconds = server.cpuSeconds() - cpuBefore;
+
+    const windowSeconds = Math.min(60, Math.floor(totalSeconds / 3));
+    const mean = (list: readonly SoakSample[]): number => list.reduce((s, x) => s + x.rssMiB, 0) / list.length;
+    const first = samples.filter((s) => s.seconds <= windowSeconds);
+    const last = samples.filter((s) => s.seconds >= totalSeconds - windowSeconds);
+    const firstWindowMeanMiB = mean(first);
+    const lastWindowMeanMiB = mean(last);
+    const driftPct = ((lastWindowMeanMiB - firstWindowMeanMiB) / firstWindowMeanMiB) * 100;
+    const rss = samples.map((s) => s.rssMiB);
+    return {
+      minutes,
+      concurrency,
+      samples,
+      firstMiB: rss[0],
+      lastMiB: rss[rss.length - 1],
+      minMiB: Math.min(...rss),
+      maxMiB: Math.max(...rss),
+      windowSeconds,
+      firstWindowMeanMiB,
+      lastWindowMeanMiB,
+      driftPct,
+      pass: Math.abs(driftPct) <= 5,
+      requests: window.requests,
+      errors: window.errors,
+      latency: { p50Ms: window.p50Ms, p90Ms: window.p90Ms, p99Ms: window.p99Ms, meanMs: window.meanMs, maxMs: window.maxMs },
+      serverCpuUsPerReq: (cpuSeconds * 1e6) / window.requests,
+    };
+  } finally {
+    await generator.stop();
+  }
+}
