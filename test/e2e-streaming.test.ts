@@ -128,44 +128,4 @@ describe('e2e ModelStreamInfer', function () {
     expect(none.status.code).to.equal(status.OK);
     expect(none.responses).to.have.length(0);
   });
-
-  /** Runs `body` and returns the MaxListenersExceeded warnings about an AbortSignal raised meanwhile. */
-  async function listenerWarnings(body: () => Promise<void>): Promise<string[]> {
-    const warnings: string[] = [];
-    const onWarning = (w: Error): void => {
-      if (/MaxListeners/.test(w.name) && /AbortSignal/.test(w.message)) warnings.push(`${w.name}: ${w.message}`);
-    };
-    process.on('warning', onWarning);
-    try {
-      await body();
-      // process.emitWarning delivers on a later tick.
-      await new Promise((resolve) => setImmediate(resolve));
-    } finally {
-      process.off('warning', onWarning);
-    }
-    return warnings;
-  }
-
-  it('leaves no abort listener behind per finished request (15 requests one after another, no MaxListenersExceededWarning)', async () => {
-    // The stream shares one AbortSignal across its requests. Each request listens on it while
-    // queued; one that keeps listening after it left the queue keeps the finished request (and
-    // its tensors) alive for the stream's lifetime, and Node warns once 11 pile up.
-    const warnings = await listenerWarnings(async () => {
-      const call = t.client.stream();
-      const responses: StreamResponse[] = [];
-      let failure: Error | undefined;
-      call.on('error', (err: Error) => (failure = err));
-      for (let i = 0; i < 15; i++) {
-        const answer = new Promise<StreamResponse>((resolve) => call.once('data', resolve));
-        call.write(request(i));
-        responses.push(await answer);
-      }
-      expect(failure).to.equal(undefined);
-      const closed = new Promise<void>((resolve) => call.on('status', () => resolve()));
-      call.end();
-      await closed;
-      responses.forEach((r, i) => expectLikeUnary(r, i));
-    });
-    expect(warnings).to.deep.equal([]);
-  });
 });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { getEventListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { Cancellation } from '../src/batching/cancellation';
 import { InferenceError } from '../src/errors';
 import { PolicyQueue, type QueuedJob } from '../src/batching/policy-queue';
 import type { QueuePolicy } from '../src/repository/model-config';
@@ -68,9 +68,9 @@ describe('policy-queue', () => {
 
     it('frees a slot when a queued job is cancelled or expires', async () => {
       const { queue } = makeQueue([policy({ maxQueueSize: 1 })]);
-      const controller = new AbortController();
-      add(queue, 'a', { signal: controller.signal });
-      controller.abort();
+      const controller = new Cancellation();
+      add(queue, 'a', { cancellation: controller });
+      controller.cancel();
       add(queue, 'b', { deadlineAt: performance.now() + 10 });
       await sleep(40);
       expect(queue.size).to.equal(0);
@@ -220,11 +220,11 @@ describe('policy-queue', () => {
   describe('cancellation', () => {
     it('an abort removes the queued job at once and answers CANCELLED', () => {
       const { queue, removed } = makeQueue();
-      const controller = new AbortController();
+      const controller = new Cancellation();
       add(queue, 'a');
-      const job = add(queue, 'b', { signal: controller.signal });
+      const job = add(queue, 'b', { cancellation: controller });
       add(queue, 'c');
-      controller.abort();
+      controller.cancel();
       expectCode(job.outcome.rejected, 'CANCELLED');
       expect(order(queue)).to.deep.equal(['a', 'c']);
       expect(queue.size).to.equal(2);
@@ -232,47 +232,47 @@ describe('policy-queue', () => {
       drain(queue);
     });
 
-    it('refuses a job whose signal is already aborted with CANCELLED, without queueing it', () => {
+    it('refuses a job whose cancellation has already happened with CANCELLED, without queueing it', () => {
       const { queue, removed } = makeQueue();
-      const controller = new AbortController();
-      controller.abort();
-      expect(() => add(queue, 'gone', { signal: controller.signal })).to.throw(InferenceError).with.property('code', 'CANCELLED');
+      const controller = new Cancellation();
+      controller.cancel();
+      expect(() => add(queue, 'gone', { cancellation: controller })).to.throw(InferenceError).with.property('code', 'CANCELLED');
       expect(queue.size).to.equal(0);
       expect(removed()).to.equal(0);
     });
 
     it('an abort after the job left in a batch does nothing', () => {
       const { queue, removed } = makeQueue();
-      const controller = new AbortController();
-      const job = add(queue, 'a', { signal: controller.signal });
+      const controller = new Cancellation();
+      const job = add(queue, 'a', { cancellation: controller });
       queue.take(entryOf(queue, 'a'));
-      controller.abort();
+      controller.cancel();
       expect(job.outcome.rejected).to.equal(undefined);
       expect(removed()).to.equal(0);
     });
 
-    it('one shared signal (a stream) cancels every job still queued on it', () => {
+    it('one shared cancellation (a stream) cancels every job still queued on it', () => {
       const { queue } = makeQueue();
-      const controller = new AbortController();
-      const jobs = ['a', 'b', 'c'].map((l) => add(queue, l, { signal: controller.signal }));
+      const controller = new Cancellation();
+      const jobs = ['a', 'b', 'c'].map((l) => add(queue, l, { cancellation: controller }));
       queue.take(entryOf(queue, 'a'));
-      controller.abort();
+      controller.cancel();
       expect(jobs[0].outcome.rejected).to.equal(undefined);
       expectCode(jobs[1].outcome.rejected, 'CANCELLED');
       expectCode(jobs[2].outcome.rejected, 'CANCELLED');
       expect(queue.size).to.equal(0);
     });
 
-    it('removes its abort listener from the signal once the job leaves the queue', async () => {
+    it('removes its cancellation listener once the job leaves the queue', async () => {
       // A stream shares one signal across all its requests: a listener left behind per job keeps
       // every finished job (and its input tensors) alive until the stream ends.
       const { queue } = makeQueue([policy({ defaultTimeoutMicros: 10_000 })]);
-      const controller = new AbortController();
-      add(queue, 'taken', { signal: controller.signal });
+      const controller = new Cancellation();
+      add(queue, 'taken', { cancellation: controller });
       queue.take(entryOf(queue, 'taken'));
-      const expired = add(queue, 'expired', { signal: controller.signal });
+      const expired = add(queue, 'expired', { cancellation: controller });
       await expired.settled;
-      expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
+      expect(controller.listenerCount).to.equal(0);
     });
   });
 
@@ -285,13 +285,13 @@ describe('policy-queue', () => {
 
     it('leaves no timer behind once jobs are taken, expired or cancelled', async () => {
       const { queue } = makeQueue([policy({ defaultTimeoutMicros: 60_000_000, timeoutAction: 'DELAY' }), policy({ defaultTimeoutMicros: 15_000 })]);
-      const controller = new AbortController();
+      const controller = new Cancellation();
       add(queue, 'taken', { deadlineAt: performance.now() + 60_000 });
-      add(queue, 'cancelled', { signal: controller.signal, deadlineAt: performance.now() + 60_000 });
+      add(queue, 'cancelled', { cancellation: controller, deadlineAt: performance.now() + 60_000 });
       const expiring = add(queue, 'expiring', { priority: 2 });
       expect(timers.pending()).to.equal(3);
       queue.take(entryOf(queue, 'taken'));
-      controller.abort();
+      controller.cancel();
       expect(timers.pending()).to.equal(1);
       await expiring.settled;
       expect(queue.size).to.equal(0);

@@ -1,4 +1,5 @@
 import type { Tensor } from '../tensor/tensor';
+import type { Cancellation } from './cancellation';
 
 /** A validated request waiting for, or inside, a batch. */
 export interface InferenceJob {
@@ -17,7 +18,7 @@ export interface InferenceJob {
   readonly deadlineAt: number | undefined;
   /** Queue timeout in microseconds asked by the request's `timeout` parameter, if any. */
   readonly timeoutMicros: number | undefined;
-  readonly signal: AbortSignal | undefined;
+  readonly cancellation: Cancellation | undefined;
   resolve(outputs: Tensor[]): void;
   reject(err: Error): void;
 }

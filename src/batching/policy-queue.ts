@@ -15,8 +15,8 @@ export interface QueuedJob {
   delayed: boolean;
   queued: boolean;
   timer: NodeJS.Timeout | undefined;
-  /** Removed when the job leaves, so a long-lived signal (a stream's) does not keep finished jobs alive. */
-  onAbort?: () => void;
+  /** Unsubscribed when the job leaves, so a stream's long-lived cancellation does not keep finished jobs alive. */
+  onCancel?: () => void;
 }
 
 class Level {
@@ -53,7 +53,7 @@ export class PolicyQueue {
 
   /** Admits the job or throws RESOURCE_EXHAUSTED at once. */
   add(job: InferenceJob): void {
-    if (job.signal?.aborted) throw new InferenceError('CANCELLED', 'request cancelled by the client');
+    if (job.cancellation?.cancelled) throw new InferenceError('CANCELLED', 'request cancelled by the client');
     const level = this.levels[job.priority - 1];
     if (level.live >= level.policy.maxQueueSize) {
       throw new InferenceError('RESOURCE_EXHAUSTED', `queue of priority level ${job.priority} is full (${level.policy.maxQueueSize} requests waiting)`);
@@ -63,9 +63,9 @@ export class PolicyQueue {
     level.live++;
     this.live++;
     this.armTimeout(entry, level.policy);
-    if (job.signal) {
-      entry.onAbort = () => this.expire(entry, new InferenceError('CANCELLED', 'request cancelled by the client while queued'));
-      job.signal.addEventListener('abort', entry.onAbort, { once: true });
+    if (job.cancellation) {
+      entry.onCancel = () => this.expire(entry, new InferenceError('CANCELLED', 'request cancelled by the client while queued'));
+      job.cancellation.subscribe(entry.onCancel);
     }
   }
 
@@ -125,7 +125,7 @@ export class PolicyQueue {
     if (!entry.queued) return;
     entry.queued = false;
     if (entry.timer) clearTimeout(entry.timer);
-    if (entry.onAbort) entry.job.signal!.removeEventListener('abort', entry.onAbort);
+    if (entry.onCancel) entry.job.cancellation!.unsubscribe(entry.onCancel);
     const level = this.levels[entry.job.priority - 1];
     level.live--;
     this.live--;

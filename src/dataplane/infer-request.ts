@@ -1,3 +1,4 @@
+import type { Cancellation } from '../batching/cancellation';
 import type { Tensor } from '../tensor/tensor';
 
 /** An inference request after decoding, before it is checked against the model. */
@@ -15,7 +16,7 @@ export interface InferRequest {
   readonly timeoutMicros: number | undefined;
   /** performance.now() time of the gRPC deadline. */
   readonly deadlineAt: number | undefined;
-  readonly signal: AbortSignal | undefined;
+  readonly cancellation: Cancellation | undefined;
 }
 
 export interface InferResult {

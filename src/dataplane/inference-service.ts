@@ -106,7 +106,7 @@ export class InferenceService {
           acceptedAt,
           deadlineAt: request.deadlineAt,
           timeoutMicros: request.timeoutMicros,
-          signal: request.signal,
+          cancellation: request.cancellation,
           resolve: (outputs: Tensor[]) => {
             stats.recordRequest(true, (performance.now() - acceptedAt) * 1e6);
             resolve({ modelName: model.name, modelVersion: String(model.version), id: request.id, outputs });

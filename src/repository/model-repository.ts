@@ -128,7 +128,7 @@ function warmUp(model: ModelVersion): Promise<Tensor[]> {
       acceptedAt: performance.now(),
       deadlineAt: undefined,
       timeoutMicros: undefined,
-      signal: undefined,
+      cancellation: undefined,
       resolve,
       reject,
     }),

@@ -3,6 +3,7 @@
  * through replyError, the one place that maps domain errors to gRPC status.
  */
 import { Metadata, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Cancellation } from '../batching/cancellation';
 import { asInferenceError } from '../errors';
 import type { InferenceService } from '../dataplane/inference-service';
 import type { Logger } from '../observability/logger';
@@ -34,12 +35,10 @@ export function createHandlers(service: InferenceService, log: Logger): UntypedS
     };
 
   const modelInfer: Unary<WireInferRequest, unknown> = (call, callback) => {
-    let controller: AbortController | undefined;
     try {
-      controller = new AbortController();
-      const abort = controller;
-      call.once('cancelled', () => abort.abort());
-      const request = decodeInferRequest(call.request, { deadlineAt: deadlineFrom(call.getDeadline()), signal: controller.signal });
+      const cancellation = new Cancellation();
+      call.once('cancelled', () => cancellation.cancel());
+      const request = decodeInferRequest(call.request, { deadlineAt: deadlineFrom(call.getDeadline()), cancellation });
       service.infer(request).then(
         (result) => callback(null, encodeInferResponse(result)),
         (err) => replyError(callback, 'ModelInfer', err, call.request.model_name),

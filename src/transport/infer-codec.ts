@@ -1,6 +1,7 @@
 /** ModelInferRequest <-> InferRequest / InferResult <-> ModelInferResponse. */
 import { performance } from 'node:perf_hooks';
 import { invalidArgument } from '../errors';
+import type { Cancellation } from '../batching/cancellation';
 import type { InferRequest, InferResult } from '../dataplane/infer-request';
 import { decodeInputs, describeOutput, encodeRaw } from './codec';
 import type { WireInferRequest, WireInferResponse, WireParameter } from './wire-types';
@@ -8,7 +9,7 @@ import type { WireInferRequest, WireInferResponse, WireParameter } from './wire-
 export interface CallContext {
   /** performance.now() time of the call's deadline, if it has one. */
   readonly deadlineAt: number | undefined;
-  readonly signal: AbortSignal | undefined;
+  readonly cancellation: Cancellation | undefined;
 }
 
 export function decodeInferRequest(wire: WireInferRequest, context: CallContext): InferRequest {
@@ -26,7 +27,7 @@ export function decodeInferRequest(wire: WireInferRequest, context: CallContext)
     priority: params?.priority ? nonNegativeInteger(params.priority, 'priority') : 0,
     timeoutMicros: params?.timeout ? nonNegativeInteger(params.timeout, 'timeout') : undefined,
     deadlineAt: context.deadlineAt,
-    signal: context.signal,
+    cancellation: context.cancellation,
   };
 }
 

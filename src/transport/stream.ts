@@ -3,8 +3,8 @@
  * plane as ModelInfer. Responses leave in the order their requests arrived, and a bad
  * request answers with an in-stream error_message while the stream goes on.
  */
-import { setMaxListeners } from 'node:events';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { Cancellation } from '../batching/cancellation';
 import { asInferenceError } from '../errors';
 import type { InferenceService } from '../dataplane/inference-service';
 import type { Logger } from '../observability/logger';
@@ -16,10 +16,8 @@ interface Slot {
 }
 
 export function handleStream(call: ServerDuplexStream<WireInferRequest, unknown>, service: InferenceService, log: Logger): void {
-  const controller = new AbortController();
-  // Every request queued from this stream listens on this one signal; the queue bound caps them.
-  setMaxListeners(0, controller.signal);
-  const context = { deadlineAt: deadlineFrom(call.getDeadline()), signal: controller.signal };
+  const cancellation = new Cancellation();
+  const context = { deadlineAt: deadlineFrom(call.getDeadline()), cancellation };
   const slots: Slot[] = [];
   let head = 0;
   let clientDone = false;
@@ -36,7 +34,7 @@ export function handleStream(call: ServerDuplexStream<WireInferRequest, unknown>
     if (clientDone && head === slots.length) call.end();
   };
 
-  call.once('cancelled', () => controller.abort());
+  call.once('cancelled', () => cancellation.cancel());
   call.on('end', () => {
     clientDone = true;
     flush();

@@ -1,5 +1,6 @@
 /** Hand-made InferenceJob and QueuedJob objects for the batching unit tests. */
 import { performance } from 'node:perf_hooks';
+import type { Cancellation } from '../../src/batching/cancellation';
 import type { InferenceJob } from '../../src/batching/inference-job';
 import type { QueuedJob } from '../../src/batching/policy-queue';
 import type { QueuePolicy } from '../../src/repository/model-config';
@@ -23,7 +24,7 @@ export interface FakeJobOptions {
   priority?: number;
   deadlineAt?: number;
   timeoutMicros?: number;
-  signal?: AbortSignal;
+  cancellation?: Cancellation;
 }
 
 export function fakeJob(options: FakeJobOptions = {}): FakeJob {
@@ -40,7 +41,7 @@ export function fakeJob(options: FakeJobOptions = {}): FakeJob {
     acceptedAt: performance.now(),
     deadlineAt: options.deadlineAt,
     timeoutMicros: options.timeoutMicros,
-    signal: options.signal,
+    cancellation: options.cancellation,
     outcome,
     settled,
     resolve(outputs: Tensor[]) {
