@@ -58,7 +58,7 @@ export class PolicyQueue {
     if (level.live >= level.policy.maxQueueSize) {
       throw new InferenceError('RESOURCE_EXHAUSTED', `queue of priority level ${job.priority} is full (${level.policy.maxQueueSize} requests waiting)`);
     }
-    const entry: QueuedJob = { job, enqueuedAt: performance.now(), delayed: false, queued: true, timer: undefined };
+    const entry: QueuedJob = { job, enqueuedAt: job.acceptedAt, delayed: false, queued: true, timer: undefined };
     level.entries.push(entry);
     level.live++;
     this.live++;

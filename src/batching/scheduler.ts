@@ -101,6 +101,7 @@ export class Scheduler {
         inferNs: result.inferNs,
         outputNs: (done - received) * 1e6 + transferNs,
       });
+      for (const job of jobs) this.stats.recordSuccess((done - job.acceptedAt) * 1e6);
       settle = () => jobs.forEach((job, i) => job.resolve(perJob[i] as Tensor[]));
     } catch (err) {
       const error = asInferenceError(err);

@@ -92,7 +92,7 @@ export class InferenceService {
     const { stats } = model;
     return new Promise<InferResult>((resolve, reject) => {
       const fail = (err: unknown): void => {
-        stats.recordRequest(false, (performance.now() - acceptedAt) * 1e6);
+        stats.recordFailure((performance.now() - acceptedAt) * 1e6);
         reject(asInferenceError(err));
       };
       try {
@@ -107,10 +107,8 @@ export class InferenceService {
           deadlineAt: request.deadlineAt,
           timeoutMicros: request.timeoutMicros,
           cancellation: request.cancellation,
-          resolve: (outputs: Tensor[]) => {
-            stats.recordRequest(true, (performance.now() - acceptedAt) * 1e6);
-            resolve({ modelName: model.name, modelVersion: String(model.version), id: request.id, outputs });
-          },
+          // Success is timed by the scheduler, once per batch.
+          resolve: (outputs: Tensor[]) => resolve({ modelName: model.name, modelVersion: String(model.version), id: request.id, outputs }),
           reject: fail,
         });
       } catch (err) {

@@ -44,6 +44,7 @@ export class ModelStatistics {
   /** One model run of `batchSize` rows serving `requests` requests. */
   recordExecution(batchSize: number, requests: number, times: ExecutionTimes): void {
     this.executionCount++;
+    this.lastInference = Date.now();
     this.inferenceCount += batchSize;
     // Triton charges each request of a batch the batch's compute time.
     this.computeInput.add(times.inputNs * requests, requests);
@@ -63,8 +64,11 @@ export class ModelStatistics {
     this.queue.add(ns);
   }
 
-  recordRequest(ok: boolean, ns: number): void {
-    (ok ? this.success : this.fail).add(ns);
-    this.lastInference = Date.now();
+  recordSuccess(ns: number): void {
+    this.success.add(ns);
+  }
+
+  recordFailure(ns: number): void {
+    this.fail.add(ns);
   }
 }

@@ -55,7 +55,10 @@ export function elementSize(datatype: NumericDataType): number {
 
 /** Allocates a zeroed array of `length` elements of the given type. */
 export function allocate(datatype: NumericDataType, length: number): NumericArray {
-  return new NUMERIC[datatype].array(length);
+  const layout = NUMERIC[datatype];
+  // A fresh ArrayBuffer, not `new Float32Array(n)`: V8 keeps small typed arrays on its heap and
+  // pays a costly move the first time their .buffer is read, which transfer and raw copies do.
+  return new layout.array(new ArrayBuffer(length * layout.bytes), 0, length);
 }
 
 /** A typed view over bytes; the caller guarantees alignment and length. */
