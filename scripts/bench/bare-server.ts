@@ -4,7 +4,12 @@
  * ModelInfer answers a precomputed ModelInferResponse the size of the real one, and whose
  * ModelStreamInfer answers each message the same way, with no inference in between.
  * Reads GRPC_HOST / GRPC_PORT and logs {"msg":"server started","grpc":"host:port"} like the server.
+ *
+ * BARE_DEFER=1 answers unary calls the way any batching server must: held until a round trip
+ * to a worker thread that does nothing, all waiting calls answered together. It measures what
+ * deferring costs grpc-js itself, apart from batching and inference.
  */
+import { Worker } from 'node:worker_threads';
 import { Server, ServerCredentials, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
 import { loadInferenceService } from '../../src/transport/protos';
 import { bareInferResponse } from './protocol';
@@ -18,8 +23,33 @@ const server = new Server({
   'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
   'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
 });
+/** Holds calls while one no-op worker round trip is in flight, then answers them all. */
+function deferredAnswers(): (callback: sendUnaryData<object>) => void {
+  const worker = new Worker("require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage(m));", { eval: true });
+  let waiting: sendUnaryData<object>[] = [];
+  let inFlight: sendUnaryData<object>[] | undefined;
+  const send = (): void => {
+    if (inFlight || waiting.length === 0) return;
+    inFlight = waiting;
+    waiting = [];
+    worker.postMessage(inFlight.length);
+  };
+  worker.on('message', () => {
+    const done = inFlight ?? [];
+    inFlight = undefined;
+    for (const callback of done) callback(null, response);
+    send();
+  });
+  return (callback) => {
+    waiting.push(callback);
+    send();
+  };
+}
+
+const answer = process.env.BARE_DEFER === '1' ? deferredAnswers() : (callback: sendUnaryData<object>) => callback(null, response);
+
 server.addService(loadInferenceService(), {
-  ModelInfer: (_call: ServerUnaryCall<object, object>, callback: sendUnaryData<object>) => callback(null, response),
+  ModelInfer: (_call: ServerUnaryCall<object, object>, callback: sendUnaryData<object>) => answer(callback),
   ModelStreamInfer: (call: ServerDuplexStream<object, object>) => {
     call.on('data', () => call.write(streamResponse));
     call.on('end', () => call.end());
