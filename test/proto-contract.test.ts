@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import * as protobuf from 'protobufjs';
 import * as protoLoader from '@grpc/proto-loader';
 import * as grpc from '@grpc/grpc-js';
+import { LOADER_OPTIONS } from '../src/transport/protos';
 
 // Compiled to dist/test/, so the repository root is two levels up.
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -238,14 +239,7 @@ describe('proto/ wire contract against the reference in shared/spec', function (
 
 describe('proto/grpc_service.proto with @grpc/proto-loader', function () {
   it('loads and exposes inference.GRPCInferenceService as a service definition', function () {
-    const definition = protoLoader.loadSync(path.join(PROTO_DIR, 'grpc_service.proto'), {
-      keepCase: true,
-      longs: String,
-      enums: String,
-      defaults: false,
-      oneofs: true,
-      includeDirs: [PROTO_DIR],
-    });
+    const definition = protoLoader.loadSync(path.join(PROTO_DIR, 'grpc_service.proto'), LOADER_OPTIONS);
     const service = definition['inference.GRPCInferenceService'];
     expect(service, 'inference.GRPCInferenceService').to.be.an('object');
     // A service definition maps method names to method definitions carrying a path;
