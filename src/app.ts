@@ -1,14 +1,17 @@
 /** Wires config, repository, routing, data plane and transport into a running server. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from './config/load';
 import { InferenceService } from './dataplane/inference-service';
 import type { Logger } from './observability/logger';
 import { ModelRepository } from './repository/model-repository';
 import { Router } from './routing/router';
+import { PROTO_DIR } from './transport/protos';
 import { INFERENCE_SERVICE, startGrpcServer } from './transport/server';
 
-export const SERVER_NAME = 'onnx-grpc-server';
-export const SERVER_VERSION = '0.1.0';
+/** ServerMetadata reports the package's own name and version. */
+const PACKAGE = JSON.parse(fs.readFileSync(path.join(PROTO_DIR, '..', 'package.json'), 'utf8')) as { name: string; version: string };
 /** Triton protocol extensions this server implements. */
 const EXTENSIONS = ['model_configuration', 'statistics', 'parameters'];
 
@@ -26,7 +29,7 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
   const started = performance.now();
   const repository = new ModelRepository(config, log);
-  const service = new InferenceService(repository, new Router(repository), { name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS });
+  const service = new InferenceService(repository, new Router(repository), { name: PACKAGE.name, version: PACKAGE.version, extensions: EXTENSIONS });
   const grpc = await startGrpcServer(service, config.grpc, log);
   try {
     await repository.loadAll();

@@ -2,13 +2,14 @@
  * Every RPC of inference.GRPCInferenceService and grpc.health.v1.Health against the bundled models,
  * through the real server, real ONNX Runtime and a real gRPC client.
  */
+import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readInitializers, stockScorerReference, type Weights } from './support/onnx-weights';
 import { fp32Bytes, MODELS_DIR, readFp32, REPO_ROOT, startTestServer, type TestServer } from './support/server';
 import {
-  aligned, createHealthClient, frameBytes, makeTempDir, removeDir, typedEchoModel, unframeBytes, writeModelFile, type HealthClient,
+  aligned, createHealthClient, expectRpcError, frameBytes, makeTempDir, removeDir, typedEchoModel, unframeBytes, writeModelFile, type HealthClient,
 } from './support/e2e-helpers';
 
 interface WireTensorMeta { name: string; datatype: string; shape: string[] }
@@ -190,6 +191,11 @@ describe('e2e: RPCs against the bundled models', function () {
 
     it("reports SERVING from grpc.health.v1 Check for 'inference.GRPCInferenceService'", async () => {
       expect(await health.check('inference.GRPCInferenceService')).to.equal('SERVING');
+    });
+
+    it('answers UNIMPLEMENTED for the Triton RPCs that are declared but not served yet', async () => {
+      await expectRpcError(t.client.unary('RepositoryIndex', {}), grpc.status.UNIMPLEMENTED);
+      await expectRpcError(t.client.unary('SystemSharedMemoryStatus', {}), grpc.status.UNIMPLEMENTED);
     });
   });
 
