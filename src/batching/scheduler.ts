@@ -9,7 +9,6 @@ import type { DynamicBatching, ModelConfig, QueuePolicy } from '../repository/mo
 import type { InstancePool } from '../runtime/instance-pool';
 import type { ModelInstance } from '../runtime/model-instance';
 import type { ModelStatistics } from '../observability/model-statistics';
-import type { Tensor } from '../tensor/tensor';
 import { candidateBatch, chooseBatch, type BatchChoice, type BatchLimits } from './batch-former';
 import type { InferenceJob } from './inference-job';
 import { mergeInputs, splitOutputs } from './merge';
@@ -49,10 +48,6 @@ export class Scheduler {
   submit(job: InferenceJob): void {
     this.queue.add(job);
     this.schedule();
-  }
-
-  get queued(): number {
-    return this.queue.size;
   }
 
   private schedule(): void {
@@ -102,7 +97,7 @@ export class Scheduler {
         outputNs: (done - received) * 1e6 + transferNs,
       });
       for (const job of jobs) this.stats.recordSuccess((done - job.acceptedAt) * 1e6);
-      settle = () => jobs.forEach((job, i) => job.resolve(perJob[i] as Tensor[]));
+      settle = () => jobs.forEach((job, i) => job.resolve(perJob[i]));
     } catch (err) {
       const error = asInferenceError(err);
       settle = () => jobs.forEach((job) => job.reject(error));
