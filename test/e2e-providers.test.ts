@@ -212,5 +212,13 @@ describe('e2e: the server as a child process', function () {
       expect(server.stderr).to.contain('grpc.port');
       expect(server.lines.filter((l) => l.msg === 'server started')).to.deep.equal([]);
     });
+
+    it('exits non-zero naming the folder when the model repository does not exist', async () => {
+      const missing = path.join(MODELS_DIR, 'no-such-repository');
+      const server = new ServerProcess(serverEnv({ GRPC_PORT: '0', GRPC_HOST: '127.0.0.1', LOG_LEVEL: 'info', MODEL_REPOSITORY: missing, EXECUTION_PROVIDERS: 'cpu' }));
+      const { code } = await withTimeout(server.exited, 15000, 'exit on a missing repository');
+      expect(code).to.be.a('number').and.not.equal(0);
+      expect(server.stderr).to.contain(`model repository '${missing}' cannot be read`);
+    });
   });
 });

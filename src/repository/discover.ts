@@ -15,7 +15,12 @@ export const MODEL_FILE = 'model.onnx';
 
 /** Lists `<repo>/<model>/<version>/model.onnx` in Triton's layout; other entries are ignored. */
 export async function discoverModels(repository: string): Promise<DiscoveredModel[]> {
-  const entries = await fs.readdir(repository, { withFileTypes: true });
+  let entries;
+  try {
+    entries = await fs.readdir(repository, { withFileTypes: true });
+  } catch (err) {
+    throw new Error(`model repository '${repository}' cannot be read: ${(err as Error).message}`);
+  }
   const models: DiscoveredModel[] = [];
   for (const entry of entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name))) {
     const dir = path.join(repository, entry.name);
