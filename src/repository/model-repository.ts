@@ -12,6 +12,7 @@ import { completeConfig } from './auto-config';
 import { discoverModels, MODEL_FILE, selectVersions, type DiscoveredModel } from './discover';
 import { parseModelConfig, type QueuePolicy } from './model-config';
 import { ModelVersion } from './model-version';
+import { validateRequest } from '../dataplane/validate-request';
 import { warmupInputs } from './warmup';
 
 export interface ModelEntry {
@@ -117,13 +118,14 @@ export class ModelRepository {
 
 /** One inference through the real scheduler, so the first client request pays no first-run cost. */
 function warmUp(model: ModelVersion): Promise<Tensor[]> {
-  const { inputs, rows, shapeKey } = warmupInputs(model.config);
+  const inputs = warmupInputs(model.config);
+  const { rows, shapeKey, outputs } = validateRequest(model.config, inputs, []);
   return new Promise<Tensor[]>((resolve, reject) =>
     model.scheduler.submit({
       inputs,
       rows,
       shapeKey,
-      outputs: model.config.outputs.map((o) => o.name),
+      outputs,
       priority: 1,
       acceptedAt: performance.now(),
       deadlineAt: undefined,

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { internal, unavailable } from '../errors';
 import type { ExecutionProvider } from '../config/schema';
+import { NoProviderError } from './provider-fallback';
 import type { IoMetadata, ProviderFailure, RunRequest, SessionWorkerData, WireTensor, WorkerReply } from './worker-protocol';
 
 export interface LoadedSession {
@@ -40,7 +41,7 @@ export class ModelInstance {
           resolve(reply);
         } else if (reply.kind === 'load-failed') {
           void this.worker.terminate();
-          reject(new LoadError(reply.failures));
+          reject(new NoProviderError(reply.failures));
         } else {
           reject(new Error(`session worker sent '${reply.kind}' before loading`));
         }
@@ -79,12 +80,5 @@ export class ModelInstance {
     this.failure ??= err;
     for (const pending of this.pending.values()) pending.reject(err);
     this.pending.clear();
-  }
-}
-
-export class LoadError extends Error {
-  constructor(readonly failures: readonly ProviderFailure[]) {
-    super(failures.map((f) => `${f.provider}: ${f.reason}`).join('; '));
-    this.name = 'LoadError';
   }
 }

@@ -10,6 +10,7 @@ import type { Logger } from '../observability/logger';
 import { decodeInferRequest, deadlineFrom, encodeInferResponse } from './infer-codec';
 import { modelConfigMessage, modelStatisticsMessage } from './model-messages';
 import { GRPC_STATUS } from './status';
+import { logFailedRequest } from './request-log';
 import { handleStream } from './stream';
 import type { ModelRef, WireInferRequest } from './wire-types';
 
@@ -18,9 +19,7 @@ type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData
 export function createHandlers(service: InferenceService, log: Logger): UntypedServiceImplementation {
   const replyError = <Res>(callback: sendUnaryData<Res>, rpc: string, err: unknown, model?: string): void => {
     const error = asInferenceError(err);
-    const entry = { rpc, model, code: error.code, reason: error.message };
-    if (error.code === 'INTERNAL') log.error(entry, 'request failed');
-    else log.warn(entry, 'request failed');
+    logFailedRequest(log, rpc, model, error);
     callback({ code: GRPC_STATUS[error.code], details: error.message, metadata: new Metadata() });
   };
 

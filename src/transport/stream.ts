@@ -9,6 +9,7 @@ import { asInferenceError } from '../errors';
 import type { InferenceService } from '../dataplane/inference-service';
 import type { Logger } from '../observability/logger';
 import { decodeInferRequest, deadlineFrom, encodeInferResponse } from './infer-codec';
+import { logFailedRequest } from './request-log';
 import type { WireInferRequest } from './wire-types';
 
 interface Slot {
@@ -44,7 +45,7 @@ export function handleStream(call: ServerDuplexStream<WireInferRequest, unknown>
     slots.push(slot);
     const fail = (err: unknown): void => {
       const error = asInferenceError(err);
-      log.warn({ rpc: 'ModelStreamInfer', model: wire.model_name, code: error.code, reason: error.message }, 'request failed');
+      logFailedRequest(log, 'ModelStreamInfer', wire.model_name, error);
       slot.message = {
         error_message: error.message,
         infer_response: { model_name: wire.model_name ?? '', model_version: wire.model_version ?? '', id: wire.id ?? '' },
