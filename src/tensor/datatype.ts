@@ -22,7 +22,7 @@ interface NumericLayout {
   readonly bytes: number;
   readonly ort: OrtType;
   /** FP16 travels as its raw 16-bit patterns; BOOL as one byte per element (0 or 1). */
-  readonly array: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): NumericArray; new (length: number): NumericArray };
+  readonly array: new (buffer: ArrayBufferLike, byteOffset: number, length: number) => NumericArray;
 }
 
 const NUMERIC: Record<NumericDataType, NumericLayout> = {
