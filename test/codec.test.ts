@@ -3,7 +3,7 @@ import { InferenceError } from '../src/errors';
 import { elementSize, type DataType, type NumericArray, type NumericDataType } from '../src/tensor/datatype';
 import type { Tensor } from '../src/tensor/tensor';
 import {
-  decodeInputs, describeOutput, encodeRaw, MAX_ELEMENTS,
+  decodeInputs, encodeRaw, MAX_ELEMENTS,
   type WireInputTensor, type WireTensorContents,
 } from '../src/transport/codec';
 
@@ -223,13 +223,6 @@ describe('tensor codec', () => {
       const tensor = decodeOne(wireInput('s', 'BYTES', ['0']), [Buffer.alloc(0)]);
       expect(tensor.data).to.deep.equal([]);
       expect(encodeRaw(tensor).length).to.equal(0);
-    });
-  });
-
-  describe('describeOutput', () => {
-    it('describes an output by its name, datatype and shape', () => {
-      const tensor: Tensor = { name: 'y', datatype: 'FP16', shape: [1, 3], data: new Uint16Array(3) };
-      expect(describeOutput(tensor)).to.deep.equal({ name: 'y', datatype: 'FP16', shape: [1, 3] });
     });
   });
 

@@ -20,12 +20,6 @@ export interface WireInputTensor {
   parameters?: unknown;
 }
 
-export interface WireOutputTensor {
-  name: string;
-  datatype: string;
-  shape: number[];
-}
-
 /** Far beyond any gRPC message, yet small enough that no allocation it allows can overflow. */
 export const MAX_ELEMENTS = 2 ** 31;
 
@@ -90,10 +84,6 @@ export function encodeRaw(tensor: Tensor): Buffer {
     at += 4 + element.byteLength;
   }
   return out;
-}
-
-export function describeOutput(tensor: Tensor): WireOutputTensor {
-  return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape.slice() };
 }
 
 function isBytesData(data: Tensor['data']): data is readonly Uint8Array[] {

@@ -6,12 +6,14 @@ import { Metadata, type sendUnaryData, type ServerDuplexStream, type ServerUnary
 import { Cancellation } from '../batching/cancellation';
 import { asInferenceError } from '../errors';
 import type { InferenceService } from '../dataplane/inference-service';
+import type { InferResult } from '../dataplane/infer-request';
 import type { Logger } from '../observability/logger';
-import { decodeInferRequest, deadlineFrom, encodeInferResponse } from './infer-codec';
+import { decodeInferRequest, deadlineFrom } from './infer-codec';
 import { modelConfigMessage, modelStatisticsMessage } from './model-messages';
 import { GRPC_STATUS } from './status';
 import { logFailedRequest } from './request-log';
 import { handleStream } from './stream';
+import type { StreamReply } from './infer-response-encoder';
 import type { ModelRef, WireInferRequest } from './wire-types';
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
@@ -33,13 +35,14 @@ export function createHandlers(service: InferenceService, log: Logger): UntypedS
       }
     };
 
-  const modelInfer: Unary<WireInferRequest, unknown> = (call, callback) => {
+  /** The result goes to grpc-js as it is: service-definition.ts encodes it. */
+  const modelInfer: Unary<WireInferRequest, InferResult> = (call, callback) => {
     try {
       const cancellation = new Cancellation();
       call.once('cancelled', () => cancellation.cancel());
       const request = decodeInferRequest(call.request, { deadlineAt: deadlineFrom(call.getDeadline()), cancellation });
       service.infer(request).then(
-        (result) => callback(null, encodeInferResponse(result)),
+        (result) => callback(null, result),
         (err) => replyError(callback, 'ModelInfer', err, call.request.model_name),
       );
     } catch (err) {
@@ -58,6 +61,6 @@ export function createHandlers(service: InferenceService, log: Logger): UntypedS
       model_stats: service.statistics(req.name ?? '', req.version ?? '').map(modelStatisticsMessage),
     })),
     ModelInfer: modelInfer,
-    ModelStreamInfer: (call: ServerDuplexStream<WireInferRequest, unknown>) => handleStream(call, service, log),
+    ModelStreamInfer: (call: ServerDuplexStream<WireInferRequest, StreamReply>) => handleStream(call, service, log),
   };
 }

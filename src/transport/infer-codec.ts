@@ -1,10 +1,10 @@
-/** ModelInferRequest <-> InferRequest / InferResult <-> ModelInferResponse. */
+/** ModelInferRequest -> InferRequest; the response side is infer-response-encoder.ts. */
 import { performance } from 'node:perf_hooks';
 import { invalidArgument } from '../errors';
 import type { Cancellation } from '../batching/cancellation';
-import type { InferRequest, InferResult } from '../dataplane/infer-request';
-import { decodeInputs, describeOutput, encodeRaw } from './codec';
-import type { WireInferRequest, WireInferResponse, WireParameter } from './wire-types';
+import type { InferRequest } from '../dataplane/infer-request';
+import { decodeInputs } from './codec';
+import type { WireInferRequest, WireParameter } from './wire-types';
 
 export interface CallContext {
   /** performance.now() time of the call's deadline, if it has one. */
@@ -28,16 +28,6 @@ export function decodeInferRequest(wire: WireInferRequest, context: CallContext)
     timeoutMicros: params?.timeout ? nonNegativeInteger(params.timeout, 'timeout') : undefined,
     deadlineAt: context.deadlineAt,
     cancellation: context.cancellation,
-  };
-}
-
-export function encodeInferResponse(result: InferResult): WireInferResponse {
-  return {
-    model_name: result.modelName,
-    model_version: result.modelVersion,
-    id: result.id,
-    outputs: result.outputs.map(describeOutput),
-    raw_output_contents: result.outputs.map(encodeRaw),
   };
 }
 

@@ -3,7 +3,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { InferenceService } from '../dataplane/inference-service';
 import type { Logger } from '../observability/logger';
 import { createHandlers } from './handlers';
-import { loadInferenceService } from './protos';
+import { inferenceServiceDefinition } from './service-definition';
 
 export const INFERENCE_SERVICE = 'inference.GRPCInferenceService';
 
@@ -25,7 +25,7 @@ export async function startGrpcServer(service: InferenceService, options: GrpcOp
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': options.maxMessageBytes,
   });
-  server.addService(loadInferenceService(), createHandlers(service, log));
+  server.addService(inferenceServiceDefinition(), createHandlers(service, log));
   const health = new HealthImplementation({ '': 'NOT_SERVING', [INFERENCE_SERVICE]: 'NOT_SERVING' });
   health.addToServer(server);
   const address = options.host.includes(':') ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;

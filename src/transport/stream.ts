@@ -8,15 +8,16 @@ import { Cancellation } from '../batching/cancellation';
 import { asInferenceError } from '../errors';
 import type { InferenceService } from '../dataplane/inference-service';
 import type { Logger } from '../observability/logger';
-import { decodeInferRequest, deadlineFrom, encodeInferResponse } from './infer-codec';
+import { decodeInferRequest, deadlineFrom } from './infer-codec';
+import type { StreamReply } from './infer-response-encoder';
 import { logFailedRequest } from './request-log';
 import type { WireInferRequest } from './wire-types';
 
 interface Slot {
-  message: unknown;
+  message: StreamReply | undefined;
 }
 
-export function handleStream(call: ServerDuplexStream<WireInferRequest, unknown>, service: InferenceService, log: Logger): void {
+export function handleStream(call: ServerDuplexStream<WireInferRequest, StreamReply>, service: InferenceService, log: Logger): void {
   const cancellation = new Cancellation();
   const context = { deadlineAt: deadlineFrom(call.getDeadline()), cancellation };
   const slots: Slot[] = [];
@@ -24,8 +25,8 @@ export function handleStream(call: ServerDuplexStream<WireInferRequest, unknown>
   let clientDone = false;
 
   const flush = (): void => {
-    while (head < slots.length && slots[head].message !== undefined) {
-      call.write(slots[head].message);
+    for (let message = slots[head]?.message; message !== undefined; message = slots[head]?.message) {
+      call.write(message);
       head++;
     }
     if (head > 1024) {
@@ -46,15 +47,12 @@ export function handleStream(call: ServerDuplexStream<WireInferRequest, unknown>
     const fail = (err: unknown): void => {
       const error = asInferenceError(err);
       logFailedRequest(log, 'ModelStreamInfer', wire.model_name, error);
-      slot.message = {
-        error_message: error.message,
-        infer_response: { model_name: wire.model_name ?? '', model_version: wire.model_version ?? '', id: wire.id ?? '' },
-      };
+      slot.message = { error: error.message, modelName: wire.model_name ?? '', modelVersion: wire.model_version ?? '', id: wire.id ?? '' };
       flush();
     };
     try {
       service.infer(decodeInferRequest(wire, context)).then((result) => {
-        slot.message = { infer_response: encodeInferResponse(result) };
+        slot.message = { result };
         flush();
       }, fail);
     } catch (err) {

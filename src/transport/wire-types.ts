@@ -1,8 +1,9 @@
 /**
  * The shapes of the protobuf messages the handlers touch, as @grpc/proto-loader
- * delivers them with LOADER_OPTIONS (int64 as strings, absent fields undefined).
+ * delivers them with LOADER_OPTIONS (int64 as strings, absent fields undefined), or as
+ * infer-request-decoder.ts delivers a ModelInferRequest (the same, with int64 dims as numbers when exact).
  */
-import type { WireInputTensor, WireOutputTensor } from './codec';
+import type { WireInputTensor } from './codec';
 
 export interface WireParameter {
   readonly parameter_choice?: 'bool_param' | 'int64_param' | 'string_param' | 'double_param' | 'uint64_param';
@@ -21,14 +22,6 @@ export interface WireInferRequest {
   readonly inputs?: WireInputTensor[];
   readonly outputs?: { readonly name?: string }[];
   readonly raw_input_contents?: Uint8Array[];
-}
-
-export interface WireInferResponse {
-  readonly model_name: string;
-  readonly model_version: string;
-  readonly id: string;
-  readonly outputs: WireOutputTensor[];
-  readonly raw_output_contents: Buffer[];
 }
 
 export interface ModelRef {
