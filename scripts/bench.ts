@@ -3,13 +3,16 @@
  *
  *   npm run bench -- [--duration 8] [--warmup 2] [--concurrency 1,8,64] [--out bench-report.json]
  *                    [--modes unary,stream] [--batching on,off] [--queue-delay-us 0] [--channels 1]
- *                    [--no-ghz] [--profile [--profile-dir /tmp/prof]] [--soak MINUTES]
+ *                    [--rounds 3] [--no-ghz] [--profile [--profile-dir /tmp/prof]] [--soak MINUTES]
  *
  * Each server runs as a child process (dist/src/main.js on a temporary repository holding only
  * stock_scorer) so that its CPU time and RSS come from its own /proc accounting; the load
  * generator runs here and shares the cores. Two ceilings are measured in the same run: a bare
  * grpc-js server answering the same-sized response without inference (per mode and
  * concurrency), and ONNX Runtime in-process at the batch sizes the server formed.
+ *
+ * --rounds N runs the whole sequence N times, interleaved (bench/rounds.ts): each row is its
+ * median round, and each ratio to bare grpc-js the median of the per-round ratios.
  *
  * Queue delay: "batching on" uses max_queue_delay_microseconds 0 at c=1 (the latency target
  * compares against the ceiling with no added wait) and --queue-delay-us at c>1 (default 0:
@@ -36,6 +39,7 @@ import { REPO_ROOT, serializedInferRequest } from './bench/protocol';
 import { formatOrt, formatScenarios, formatSoak, formatVerdicts, machineInfo, type BenchReport } from './bench/report';
 import { scenarioLabel, type ScenarioResult, type ScenarioSpec } from './bench/scenario';
 import { runScenario, type RunSettings } from './bench/scenario-runner';
+import { combineRounds } from './bench/rounds';
 import { batchingLabel, startBareServer, startModelServer, type Batching, type ChildServer } from './bench/server-process';
 import { runSoak, SOAK_SAMPLE_SECONDS, type SoakResult } from './bench/soak';
 import { judgeTargets } from './bench/targets';
@@ -43,6 +47,7 @@ import { judgeTargets } from './bench/targets';
 interface BenchOptions {
   readonly durationSeconds: number;
   readonly warmupSeconds: number;
+  readonly rounds: number;
   readonly concurrency: readonly number[];
   readonly modes: readonly Mode[];
   readonly batching: readonly boolean[];
@@ -58,7 +63,9 @@ interface BenchOptions {
 }
 
 const USAGE = `usage: node dist/scripts/bench.js [options]
-  --duration SECONDS        measured window per scenario (default 8)
+  --duration SECONDS        measured window per scenario (default 6)
+  --rounds N                run every scenario N times, interleaved; report the median round and
+                            the median of the per-round ratios to bare grpc-js (default 3)
   --warmup SECONDS          load before each window, not measured (default 2)
   --concurrency LIST        in-flight requests, comma list (default 1,8,64)
   --modes LIST              unary,stream (default both)
@@ -89,7 +96,8 @@ function readOptions(argv: string[]): BenchOptions {
     args: argv,
     strict: true,
     options: {
-      duration: { type: 'string', default: '8' },
+      duration: { type: 'string', default: '6' },
+      rounds: { type: 'string', default: '3' },
       warmup: { type: 'string', default: '2' },
       concurrency: { type: 'string', default: '1,8,64' },
       modes: { type: 'string', default: 'unary,stream' },
@@ -125,6 +133,7 @@ function readOptions(argv: string[]): BenchOptions {
   const concurrency = [...new Set(values.concurrency.split(',').map((s) => number('concurrency', s.trim(), 1, true)))].sort((a, b) => a - b);
   return {
     durationSeconds: number('duration', values.duration, 0.5),
+    rounds: number('rounds', values.rounds, 1, true),
     warmupSeconds: number('warmup', values.warmup, 0),
     concurrency,
     modes: list('modes', values.modes, ['unary', 'stream']) as Mode[],
@@ -181,9 +190,10 @@ const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(d
 
 async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJson: Record<string, unknown>): Promise<void> {
   const groups = planGroups(options);
-  const total = groups.reduce((n, g) => n + g.scenarios.length, 0) + 1;
+  const total = groups.reduce((n, g) => n + g.scenarios.length, 0) * options.rounds + 1;
   const progress = new Progress(total);
-  const results: ScenarioResult[] = [];
+  const rounds: ScenarioResult[][] = [];
+  let results: ScenarioResult[] = [];
   const probes: Record<string, ProbeResult> = {};
   const profiles: Record<string, ThreadProfile[]> = {};
 
@@ -210,40 +220,38 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
       const [x, y] = [rank(a.spec), rank(b.spec)];
       return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
     });
-    for (const { spec, r } of steps) {
-      const step = progress.step(scenarioLabel(spec));
-      const result = await runScenario(
-        r.server,
-        r.stats,
-        spec,
-        settings,
-        (elapsed, rps) => step.update(`${fmt(elapsed)}/${fmt(options.durationSeconds)} s${rps === undefined ? '' : `  ${fmt(rps)} req/s`}`),
-        (disturbed) => step.update(`other processes used ${fmt(disturbed.otherCpuPct ?? NaN)}% CPU (${fmt(disturbed.load.rps)} req/s); measuring again`),
-      );
-      results.push(result);
-      const batch = result.meanBatch === undefined ? '' : `, batch ${fmt(result.meanBatch, 2)}`;
-      const other = result.otherCpuPct !== undefined && result.otherCpuPct > options.otherCpuLimitPct ? `, DISTURBED: others used ${fmt(result.otherCpuPct)}% CPU` : '';
-      const errors = result.load.errors > 0 ? `, ${result.load.errors} ERRORS (${result.load.firstError})` : '';
-      step.done(`${fmt(result.load.rps)} req/s, p50 ${fmt(result.load.p50Ms, 3)} ms, ${fmt(result.serverCpuUsPerReq, 1)} us/req server CPU${batch}${other}${errors}`);
+    for (let round = 1; round <= options.rounds; round++) {
+      const measured: ScenarioResult[] = [];
+      rounds.push(measured);
+      for (const { spec, r } of steps) {
+        const roundLabel = options.rounds > 1 ? `  [round ${round}/${options.rounds}]` : '';
+        const step = progress.step(`${scenarioLabel(spec)}${roundLabel}`);
+        const result = await runScenario(
+          r.server,
+          r.stats,
+          spec,
+          settings,
+          (elapsed, rps) => step.update(`${fmt(elapsed)}/${fmt(options.durationSeconds)} s${rps === undefined ? '' : `  ${fmt(rps)} req/s`}`),
+          (disturbed) => step.update(`other processes used ${fmt(disturbed.otherCpuPct ?? NaN)}% CPU (${fmt(disturbed.load.rps)} req/s); measuring again`),
+        );
+        measured.push(result);
+        const batch = result.meanBatch === undefined ? '' : `, batch ${fmt(result.meanBatch, 2)}`;
+        const other = result.otherCpuPct !== undefined && result.otherCpuPct > options.otherCpuLimitPct ? `, DISTURBED: others used ${fmt(result.otherCpuPct)}% CPU` : '';
+        const errors = result.load.errors > 0 ? `, ${result.load.errors} ERRORS (${result.load.firstError})` : '';
+        step.done(`${fmt(result.load.rps)} req/s, p50 ${fmt(result.load.p50Ms, 3)} ms, ${fmt(result.serverCpuUsPerReq, 1)} us/req server CPU${batch}${other}${errors}`);
+      }
     }
+    results = combineRounds(steps.map((s) => s.spec), rounds);
   } finally {
     for (const r of running) {
       r.stats?.close();
       await r.server.stop();
       if (r.profileDir) {
         const scenarios = r.group.scenarios.map((sc) => `${sc.mode} c=${sc.concurrency}`).join(', ');
-        const served = results.filter((x) => r.group.scenarios.includes(x.spec)).reduce((n, x) => n + x.servedTotal, 0);
+        const served = rounds.flat().filter((x) => r.group.scenarios.includes(x.spec)).reduce((n, x) => n + x.servedTotal, 0);
         profiles[`${r.label}, whole process life (${scenarios})`] = summarizeProfiles(r.profileDir, served);
       }
     }
-  }
-
-  // Ratios to the bare grpc-js server at the same mode and concurrency.
-  for (const r of results) {
-    const bare = results.find((b) => b.spec.target === 'bare' && b.spec.mode === r.spec.mode && b.spec.concurrency === r.spec.concurrency);
-    if (!bare) continue;
-    r.rpsVsBare = r.load.rps / bare.load.rps;
-    r.cpuVsBare = r.serverCpuUsPerReq / bare.serverCpuUsPerReq;
   }
 
   // ONNX Runtime at the batch sizes the server formed, plus 1 and 64.
@@ -259,9 +267,10 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
   const sizeMismatch = Object.entries(probes).filter(([, p]) => bareProbe && p.responseBytes !== bareProbe.responseBytes);
   const out: string[] = [
     '',
-    `gRPC inference benchmark: stock_scorer, ${machineInfo().cpus} x ${machineInfo().cpuModel}, node ${process.version}, generator ${settings.ghz ? 'ghz (unary) + node (stream)' : 'node'}, ${options.durationSeconds} s windows after ${options.warmupSeconds} s warm-up`,
+    `gRPC inference benchmark: stock_scorer, ${machineInfo().cpus} x ${machineInfo().cpuModel}, node ${process.version}, generator ${settings.ghz ? 'ghz (unary) + node (stream)' : 'node'}, ${options.durationSeconds} s windows after ${options.warmupSeconds} s warm-up, ${options.rounds} round(s)`,
     `srv us/req = utime+stime of the server child (all threads) from /proc over the window / completed requests; main us/req = its event-loop thread alone;`,
     `batch = ModelStatistics inference_count / execution_count over the window; scenarios of the same mode and c run back to back;`,
+    `with several rounds each row is the scenario's median round (by srv us/req), and "vs bare" is the median of the ratios taken within each round;`,
     `cpu% columns are shares of one core; other% = machine-wide busy (/proc/stat) minus server and generator (a neighbour on the machine)`,
     '',
     formatScenarios(results),

@@ -72,7 +72,6 @@ export function bareInferResponse(): object {
   return {
     model_name: MODEL_NAME,
     model_version: '1',
-    id: '',
     outputs,
     raw_output_contents: config.output.map((o) => Buffer.alloc(4 * o.dims.reduce((a, b) => a * b, 1))),
   };

@@ -49,7 +49,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 }
 
 export function formatScenarios(results: readonly ScenarioResult[]): string {
-  const header = ['scenario', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'batch', 'srv us/req', 'main us/req', 'srv cpu%', 'cli cpu%', 'other%', 'req/s vs bare', 'cpu vs bare', 'runs', 'errors'];
+  const header = ['scenario', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'batch', 'srv us/req', 'main us/req', 'srv cpu%', 'cli cpu%', 'other%', 'req/s vs bare', 'cpu vs bare', 'cpu vs bare by round', 'runs', 'errors'];
   const rows = results.map((r) => [
     r.label,
     num(r.load.rps, 0),
@@ -64,6 +64,7 @@ export function formatScenarios(results: readonly ScenarioResult[]): string {
     num(r.otherCpuPct, 0),
     r.rpsVsBare === undefined || !Number.isFinite(r.rpsVsBare) ? '-' : `${(r.rpsVsBare * 100).toFixed(1)}%`,
     r.cpuVsBare === undefined || !Number.isFinite(r.cpuVsBare) ? '-' : `${r.cpuVsBare.toFixed(2)}x`,
+    r.roundRatios && r.roundRatios.cpuVsBare.length > 1 ? r.roundRatios.cpuVsBare.map((x) => x.toFixed(2)).join(' ') : '-',
     String(r.attempts),
     String(r.load.errors),
   ]);

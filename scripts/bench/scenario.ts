@@ -33,9 +33,13 @@ export interface ScenarioResult {
   readonly servedTotal: number;
   /** Runs made: a window that a neighbour disturbed is measured again (--retries). */
   readonly attempts: number;
-  /** Against the bare grpc-js server at the same mode and concurrency. */
-  rpsVsBare?: number;
-  cpuVsBare?: number;
+  /** Rounds this spec was measured in (--rounds); the window shown is the median round's. */
+  readonly rounds?: number;
+  /** Against the bare grpc-js server at the same mode and concurrency: the median of the per-round ratios. */
+  readonly rpsVsBare?: number;
+  readonly cpuVsBare?: number;
+  /** Each round's ratios, window against the bare window of the same round. */
+  readonly roundRatios?: { readonly cpuVsBare: readonly number[]; readonly rpsVsBare: readonly number[] };
 }
 
 export function scenarioLabel(spec: ScenarioSpec): string {
