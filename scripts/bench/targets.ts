@@ -14,7 +14,7 @@ export interface Verdict {
 
 const f = (n: number | undefined, digits = 2): string => (n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits));
 
-/** ", median of rounds 1.10x 1.21x 1.15x" when there was more than one round. */
+/** " (median of rounds 1.10x 1.21x 1.15x)" when there was more than one round. */
 const byRound = (ratios: readonly number[] | undefined, unit: string): string =>
   ratios && ratios.length > 1 ? ` (median of rounds ${ratios.map((x) => `${f(x, unit === '%' ? 1 : 2)}${unit}`).join(' ')})` : '';
 
