@@ -11,8 +11,8 @@
  * grpc-js server answering the same-sized response without inference (per mode and
  * concurrency), and ONNX Runtime in-process at the batch sizes the server formed.
  *
- * --rounds N runs the whole sequence N times, interleaved (bench/rounds.ts): each row is its
- * median round, and each ratio to bare grpc-js the median of the per-round ratios.
+ * --rounds N runs the whole sequence N times, interleaved (bench/rounds.ts): each mode and
+ * concurrency is shown from its median round, with every round's ratios beside it.
  *
  * Queue delay: "batching on" uses max_queue_delay_microseconds 0 at c=1 (the latency target
  * compares against the ceiling with no added wait) and --queue-delay-us at c>1 (default 0:
@@ -64,8 +64,8 @@ interface BenchOptions {
 
 const USAGE = `usage: node dist/scripts/bench.js [options]
   --duration SECONDS        measured window per scenario (default 6)
-  --rounds N                run every scenario N times, interleaved; report the median round and
-                            the median of the per-round ratios to bare grpc-js (default 3)
+  --rounds N                run every scenario N times, interleaved; show each mode and concurrency
+                            from its median round, with every round's ratios (default 3)
   --warmup SECONDS          load before each window, not measured (default 2)
   --concurrency LIST        in-flight requests, comma list (default 1,8,64)
   --modes LIST              unary,stream (default both)
@@ -241,7 +241,7 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
         step.done(`${fmt(result.load.rps)} req/s, p50 ${fmt(result.load.p50Ms, 3)} ms, ${fmt(result.serverCpuUsPerReq, 1)} us/req server CPU${batch}${other}${errors}`);
       }
     }
-    results = combineRounds(steps.map((s) => s.spec), rounds);
+    results = combineRounds(rounds);
   } finally {
     for (const r of running) {
       r.stats?.close();
@@ -270,7 +270,7 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
     `gRPC inference benchmark: stock_scorer, ${machineInfo().cpus} x ${machineInfo().cpuModel}, node ${process.version}, generator ${settings.ghz ? 'ghz (unary) + node (stream)' : 'node'}, ${options.durationSeconds} s windows after ${options.warmupSeconds} s warm-up, ${options.rounds} round(s)`,
     `srv us/req = utime+stime of the server child (all threads) from /proc over the window / completed requests; main us/req = its event-loop thread alone;`,
     `batch = ModelStatistics inference_count / execution_count over the window; scenarios of the same mode and c run back to back;`,
-    `with several rounds each row is the scenario's median round (by srv us/req), and "vs bare" is the median of the ratios taken within each round;`,
+    `with several rounds, each mode and c is shown from one round, the median by the batching server's cpu vs bare; the other rounds' ratios are listed;`,
     `cpu% columns are shares of one core; other% = machine-wide busy (/proc/stat) minus server and generator (a neighbour on the machine)`,
     '',
     formatScenarios(results),
@@ -290,6 +290,7 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
     timestamp: new Date().toISOString(),
     settings: settingsJson,
     scenarios: results.filter((r) => r.spec.target === 'server'),
+    rounds,
     ceilings: { bareGrpcJs: results.filter((r) => r.spec.target === 'bare'), onnxRuntime: ort },
     checks: { probes },
     targets: verdicts,

@@ -18,6 +18,8 @@ export interface BenchReport {
   readonly timestamp: string;
   readonly settings: Record<string, unknown>;
   readonly scenarios: readonly ScenarioResult[];
+  /** Every window of every round (--rounds), in the order they ran. */
+  readonly rounds?: readonly (readonly ScenarioResult[])[];
   readonly ceilings: {
     readonly bareGrpcJs: readonly ScenarioResult[];
     readonly onnxRuntime: readonly OrtCeiling[];

@@ -1,10 +1,11 @@
 /**
  * Rounds: the whole scenario sequence runs several times, interleaved, so that a slow drift
  * on a shared machine (seen here: the same bare server at 60 to 113 us/req minutes apart)
- * hits a scenario and its ceiling in the same round. A ratio to the ceiling is taken within
- * each round, and the median of those is the one reported and judged.
+ * hits a scenario and its ceiling in the same round. Ratios to the ceiling are taken within
+ * a round. For each mode and concurrency one round is shown, all its rows together: the
+ * median one by the CPU ratio of the batching server (the target's subject).
  */
-import type { ScenarioResult, ScenarioSpec } from './scenario';
+import type { ScenarioResult } from './scenario';
 
 export function median(values: readonly number[]): number {
   const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
@@ -13,24 +14,39 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** One round's result with its ratios to that round's bare grpc-js at the same mode and concurrency. */
+function withRatios(round: readonly ScenarioResult[], r: ScenarioResult): ScenarioResult {
+  const bare = round.find((b) => b.spec.target === 'bare' && b.spec.mode === r.spec.mode && b.spec.concurrency === r.spec.concurrency);
+  if (!bare) return r;
+  return { ...r, rpsVsBare: r.load.rps / bare.load.rps, cpuVsBare: r.serverCpuUsPerReq / bare.serverCpuUsPerReq };
+}
+
 /**
- * @param rounds one list per round, each with a result for every spec
- * @returns one result per spec: the window of its median round by server CPU per request,
- *   with rpsVsBare / cpuVsBare the medians of the per-round ratios and each round's ratios kept.
+ * @param rounds one list per round, each in the same order
+ * @returns the first round's order, each row from its group's shown round, with every round's ratios kept
  */
-export function combineRounds(specs: readonly ScenarioSpec[], rounds: readonly (readonly ScenarioResult[])[]): ScenarioResult[] {
-  const of = (round: readonly ScenarioResult[], spec: ScenarioSpec): ScenarioResult | undefined => round.find((r) => r.spec === spec);
-  const bareOf = (round: readonly ScenarioResult[], spec: ScenarioSpec): ScenarioResult | undefined =>
-    round.find((b) => b.spec.target === 'bare' && b.spec.mode === spec.mode && b.spec.concurrency === spec.concurrency);
-  return specs.map((spec) => {
-    const windows = rounds.map((round) => ({ result: of(round, spec), bare: bareOf(round, spec) })).filter((w) => w.result !== undefined);
-    const byCpu = [...windows].sort((a, b) => a.result!.serverCpuUsPerReq - b.result!.serverCpuUsPerReq);
-    // The lower median for an even count: a real window, not an average of two.
-    const chosen = byCpu[(byCpu.length - 1) >> 1].result!;
-    const paired = windows.filter((w) => w.bare !== undefined);
-    if (paired.length === 0) return { ...chosen, rounds: windows.length };
-    const cpu = paired.map((w) => w.result!.serverCpuUsPerReq / w.bare!.serverCpuUsPerReq);
-    const rps = paired.map((w) => w.result!.load.rps / w.bare!.load.rps);
-    return { ...chosen, rounds: windows.length, cpuVsBare: median(cpu), rpsVsBare: median(rps), roundRatios: { cpuVsBare: cpu, rpsVsBare: rps } };
+export function combineRounds(rounds: readonly (readonly ScenarioResult[])[]): ScenarioResult[] {
+  const rated = rounds.map((round) => round.map((r) => withRatios(round, r)));
+  const groupKey = (r: ScenarioResult): string => `${r.spec.mode}/${r.spec.concurrency}`;
+  const shownRound = new Map<string, number>();
+  for (const key of new Set(rated[0].map(groupKey))) {
+    const subject = (round: readonly ScenarioResult[]): ScenarioResult | undefined => {
+      const group = round.filter((r) => groupKey(r) === key && r.spec.target === 'server');
+      return group.find((r) => r.spec.batching?.enabled) ?? group[0];
+    };
+    const order = rated
+      .map((round, index) => ({ index, ratio: subject(round)?.cpuVsBare ?? 0 }))
+      .sort((a, b) => a.ratio - b.ratio);
+    // The lower median for an even count: a real round, not an average of two.
+    shownRound.set(key, order[(order.length - 1) >> 1].index);
+  }
+  return rated[0].map((first, i) => {
+    const shown = rated[shownRound.get(groupKey(first))!][i];
+    if (rated.length === 1 || shown.spec.target === 'bare') return { ...shown, rounds: rated.length };
+    return {
+      ...shown,
+      rounds: rated.length,
+      roundRatios: { cpuVsBare: rated.map((round) => round[i].cpuVsBare ?? NaN), rpsVsBare: rated.map((round) => round[i].rpsVsBare ?? NaN) },
+    };
   });
 }

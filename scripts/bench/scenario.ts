@@ -33,12 +33,12 @@ export interface ScenarioResult {
   readonly servedTotal: number;
   /** Runs made: a window that a neighbour disturbed is measured again (--retries). */
   readonly attempts: number;
-  /** Rounds this spec was measured in (--rounds); the window shown is the median round's. */
+  /** Rounds this spec was measured in (--rounds); the window shown is from its group's median round. */
   readonly rounds?: number;
-  /** Against the bare grpc-js server at the same mode and concurrency: the median of the per-round ratios. */
+  /** Against the bare grpc-js server at the same mode and concurrency, in the same round. */
   readonly rpsVsBare?: number;
   readonly cpuVsBare?: number;
-  /** Each round's ratios, window against the bare window of the same round. */
+  /** Every round's ratios, each against the bare window of its own round. */
   readonly roundRatios?: { readonly cpuVsBare: readonly number[]; readonly rpsVsBare: readonly number[] };
 }
 
