@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { combineRounds, median } from '../scripts/bench/rounds';
+import { combineRounds } from '../scripts/bench/rounds';
 import type { ScenarioResult, ScenarioSpec } from '../scripts/bench/scenario';
 import type { LoadWindow } from '../scripts/bench/load-result';
 
@@ -13,13 +13,6 @@ function window(spec: ScenarioSpec, rps: number, cpu: number): ScenarioResult {
 }
 
 describe('bench rounds', () => {
-  it('takes the median of odd and even counts, ignoring non-finite values', () => {
-    expect(median([3, 1, 2])).to.equal(2);
-    expect(median([4, 1, 3, 2])).to.equal(2.5);
-    expect(median([NaN, 5])).to.equal(5);
-    expect(median([])).to.be.NaN;
-  });
-
   it('shows every row of a group from the round where the batching server is the median against its own round\'s bare', () => {
     const rounds = [
       [window(bare, 1000, 100), window(off, 500, 300), window(on, 900, 150)], // on: 1.50x

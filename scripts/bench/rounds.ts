@@ -7,13 +7,6 @@
  */
 import type { ScenarioResult } from './scenario';
 
-export function median(values: readonly number[]): number {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 /** One round's result with its ratios to that round's bare grpc-js at the same mode and concurrency. */
 function withRatios(round: readonly ScenarioResult[], r: ScenarioResult): ScenarioResult {
   const bare = round.find((b) => b.spec.target === 'bare' && b.spec.mode === r.spec.mode && b.spec.concurrency === r.spec.concurrency);
