@@ -1,6 +1,7 @@
 /**
  * The tensor codec between KServe v2 wire messages (as @grpc/proto-loader decodes them with
- * keepCase, longs: String, defaults: false) and the domain Tensor. Runs on every request.
+ * keepCase, longs: String, defaults: false, or infer-request-decoder.ts with exact int64 dims
+ * as numbers) and the domain Tensor. Runs on every request.
  */
 import { invalidArgument, type InferenceError } from '../errors';
 import {
