@@ -177,7 +177,7 @@ describe('ModelInfer wire codec', () => {
     });
 
     it('leaves out empty strings and shapes, as proto3 does', () => {
-      const bare: InferResult = { modelName: 'm', modelVersion: '', id: '', outputs: [{ name: 'y', datatype: 'FP32', shape: [], data: f32Array(7) }] };
+      const bare: InferResult = { modelName: 'm', modelVersion: '', id: '', outputs: [{ name: 'y', datatype: 'FP32', shape: [], data: new Float32Array([7]) }] };
       const bytes = encodeModelInferResponse(bare);
       expect(infer.responseDeserialize(bytes)).to.deep.equal({ model_name: 'm', outputs: [{ name: 'y', datatype: 'FP32' }], raw_output_contents: [f32(7)] });
       expect(bytes.equals(infer.responseSerialize({ model_name: 'm', outputs: [{ name: 'y', datatype: 'FP32' }], raw_output_contents: [f32(7)] }))).to.equal(true);
@@ -193,7 +193,3 @@ describe('ModelInfer wire codec', () => {
     });
   });
 });
-
-function f32Array(...values: number[]): Float32Array {
-  return new Float32Array(values);
-}
