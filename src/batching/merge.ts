@@ -21,13 +21,12 @@ export function mergeInputs(jobs: readonly InferenceJob[], rows: number, batched
   const feeds: Record<string, WireTensor> = {};
   const transfer: ArrayBuffer[] = [];
   for (const first of jobs[0].inputs) {
-    const parts = jobs.length === 1 ? [first] : jobs.map((job) => inputNamed(job, first.name));
     const dims = batched ? [rows, ...first.shape.slice(1)] : [...first.shape];
     if (isNumeric(first.datatype)) {
       const data = allocate(first.datatype, elementCount(dims));
       let offset = 0;
-      for (const part of parts) {
-        const src = part.data as NumericArray;
+      for (const job of jobs) {
+        const src = (job === jobs[0] ? first : inputNamed(job, first.name)).data as NumericArray;
         // Same constructor on both sides, so set() is a plain memory copy.
         (data as Uint8Array).set(src as Uint8Array, offset);
         offset += src.length;
@@ -36,7 +35,10 @@ export function mergeInputs(jobs: readonly InferenceJob[], rows: number, batched
       transfer.push(data.buffer as ArrayBuffer);
     } else {
       const data: string[] = [];
-      for (const part of parts) for (const bytes of part.data as readonly Uint8Array[]) data.push(utf8.decode(bytes));
+      for (const job of jobs) {
+        const part = job === jobs[0] ? first : inputNamed(job, first.name);
+        for (const bytes of part.data as readonly Uint8Array[]) data.push(utf8.decode(bytes));
+      }
       feeds[first.name] = { type: 'string', dims, data };
     }
   }
@@ -50,8 +52,10 @@ function inputNamed(job: InferenceJob, name: string): Tensor {
 
 /** Splits each output by the jobs' row counts; each job gets only the outputs it asked for. */
 export function splitOutputs(jobs: readonly InferenceJob[], outputs: Record<string, WireTensor>, rows: number, batched: boolean): Tensor[][] {
-  const perJob: Tensor[][] = jobs.map(() => []);
-  for (const [name, out] of Object.entries(outputs)) {
+  const perJob: Tensor[][] = [];
+  for (let i = 0; i < jobs.length; i++) perJob.push([]);
+  for (const name in outputs) {
+    const out = outputs[name];
     const datatype = fromOrtType(out.type);
     if (!datatype) throw internal(`output '${name}' has type ${out.type}, which the protocol cannot carry`);
     if (batched && out.dims[0] !== rows) {
@@ -59,19 +63,20 @@ export function splitOutputs(jobs: readonly InferenceJob[], outputs: Record<stri
     }
     const rowElements = batched && rows > 0 ? out.data.length / rows : 0;
     let row = 0;
-    jobs.forEach((job, i) => {
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i];
       const start = row;
       row += job.rows;
-      if (!job.outputs.includes(name)) return;
+      if (!job.outputs.includes(name)) continue;
       if (!batched) {
         perJob[i].push({ name, datatype, shape: out.dims, data: bytesOf(out.data) });
-        return;
+        continue;
       }
       const from = start * rowElements;
       const to = row * rowElements;
       const data = Array.isArray(out.data) ? bytesOf(out.data.slice(from, to)) : (out.data as NumericArray).subarray(from, to);
       perJob[i].push({ name, datatype, shape: [job.rows, ...out.dims.slice(1)], data });
-    });
+    }
   }
   return perJob;
 }

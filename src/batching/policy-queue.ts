@@ -64,7 +64,8 @@ export class PolicyQueue {
     this.live++;
     this.armTimeout(entry, level.policy);
     if (job.cancellation) {
-      entry.onCancel = () => this.expire(entry, new InferenceError('CANCELLED', 'request cancelled by the client while queued'));
+      // Bound rather than an arrow, like every per-request callback on the hot path (see handlers.ts).
+      entry.onCancel = this.cancelQueued.bind(this, entry);
       job.cancellation.subscribe(entry.onCancel);
     }
   }
@@ -112,6 +113,10 @@ export class PolicyQueue {
         entry.timer = setTimeout(() => this.expire(entry, new InferenceError('DEADLINE_EXCEEDED', 'deadline exceeded while queued')), Math.max(0, deadlineAt - performance.now()));
       }
     }, Math.max(0, at - performance.now()));
+  }
+
+  private cancelQueued(entry: QueuedJob): void {
+    this.expire(entry, new InferenceError('CANCELLED', 'request cancelled by the client while queued'));
   }
 
   private expire(entry: QueuedJob, err: InferenceError): void {

@@ -4,11 +4,12 @@
  * the results. With no dynamic batching every batch is a single job (Triton's default scheduler).
  */
 import { performance } from 'node:perf_hooks';
-import { asInferenceError } from '../errors';
+import { asInferenceError, InferenceError } from '../errors';
 import type { DynamicBatching, ModelConfig, QueuePolicy } from '../repository/model-config';
 import type { InstancePool } from '../runtime/instance-pool';
 import type { ModelInstance } from '../runtime/model-instance';
 import type { ModelStatistics } from '../observability/model-statistics';
+import type { Tensor } from '../tensor/tensor';
 import { candidateBatch, chooseBatch, type BatchChoice, type BatchLimits } from './batch-former';
 import type { InferenceJob } from './inference-job';
 import { mergeInputs, splitOutputs } from './merge';
@@ -24,7 +25,7 @@ export class Scheduler {
   /** Results held back so batches complete in the order they started (preserve_ordering). */
   private nextToDeliver = 0;
   private nextBatch = 0;
-  private readonly finished = new Map<number, () => void>();
+  private readonly finished = new Map<number, FinishedBatch>();
 
   constructor(
     config: ModelConfig,
@@ -77,15 +78,18 @@ export class Scheduler {
 
   private async execute(instance: ModelInstance, batch: BatchChoice): Promise<void> {
     const seq = this.nextBatch++;
-    const jobs = batch.entries.map((e) => e.job);
+    const { entries } = batch;
+    const jobs: InferenceJob[] = [];
     const start = performance.now();
-    for (const entry of batch.entries) this.stats.recordQueued((start - entry.enqueuedAt) * 1e6);
-    let settle: () => void;
+    for (const entry of entries) {
+      jobs.push(entry.job);
+      this.stats.recordQueued((start - entry.enqueuedAt) * 1e6);
+    }
+    let outcome: Outcome;
     try {
       const { feeds, transfer } = mergeInputs(jobs, batch.rows, this.batched);
-      const fetches = [...new Set(jobs.flatMap((j) => j.outputs))];
       const sent = performance.now();
-      const result = await instance.run(feeds, fetches, transfer);
+      const result = await instance.run(feeds, outputsOf(jobs), transfer);
       const received = performance.now();
       const perJob = splitOutputs(jobs, result.outputs, batch.rows, this.batched);
       const done = performance.now();
@@ -97,27 +101,53 @@ export class Scheduler {
         outputNs: (done - received) * 1e6 + transferNs,
       });
       for (const job of jobs) this.stats.recordSuccess((done - job.acceptedAt) * 1e6);
-      settle = () => jobs.forEach((job, i) => job.resolve(perJob[i]));
+      outcome = perJob;
     } catch (err) {
-      const error = asInferenceError(err);
-      settle = () => jobs.forEach((job) => job.reject(error));
+      outcome = asInferenceError(err);
     }
     this.pool.release(instance);
-    this.deliver(seq, settle);
+    this.deliver(seq, { jobs, outcome });
     this.schedule();
   }
 
-  private deliver(seq: number, settle: () => void): void {
+  private deliver(seq: number, batch: FinishedBatch): void {
     if (!this.preserveOrdering) {
-      settle();
+      settle(batch);
       return;
     }
-    this.finished.set(seq, settle);
+    this.finished.set(seq, batch);
     for (let next = this.finished.get(this.nextToDeliver); next; next = this.finished.get(this.nextToDeliver)) {
       this.finished.delete(this.nextToDeliver++);
-      next();
+      settle(next);
     }
   }
+}
+
+/** Each job's outputs, or the one error every job of the batch gets. */
+type Outcome = Tensor[][] | InferenceError;
+
+interface FinishedBatch {
+  readonly jobs: readonly InferenceJob[];
+  readonly outcome: Outcome;
+}
+
+function settle({ jobs, outcome }: FinishedBatch): void {
+  if (outcome instanceof InferenceError) {
+    for (const job of jobs) job.reject(outcome);
+    return;
+  }
+  for (let i = 0; i < jobs.length; i++) jobs[i].resolve(outcome[i]);
+}
+
+/** Every output some job asked for, once each; jobs usually share one list. */
+function outputsOf(jobs: readonly InferenceJob[]): string[] {
+  const first = jobs[0].outputs;
+  const names = [...first];
+  for (const { outputs } of jobs) {
+    if (outputs === first) continue;
+    for (const name of outputs) if (!names.includes(name)) names.push(name);
+  }
+  return names;
 }
 
 function levelPolicies(db: DynamicBatching | undefined, fallback: QueuePolicy): QueuePolicy[] {

@@ -1,4 +1,5 @@
 import type { Cancellation } from '../batching/cancellation';
+import type { InferenceError } from '../errors';
 import type { Tensor } from '../tensor/tensor';
 
 /** An inference request after decoding, before it is checked against the model. */
@@ -24,4 +25,13 @@ export interface InferResult {
   readonly modelVersion: string;
   readonly id: string;
   readonly outputs: readonly Tensor[];
+}
+
+/**
+ * Where one inference's outcome goes: exactly one of the two is called, once. An object
+ * rather than a promise so that a request allocates no closures on its way through.
+ */
+export interface InferReply {
+  ok(result: InferResult): void;
+  fail(error: InferenceError): void;
 }

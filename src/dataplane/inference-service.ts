@@ -7,9 +7,11 @@ import { asInferenceError, notFound } from '../errors';
 import type { ModelRepository } from '../repository/model-repository';
 import type { ModelVersion } from '../repository/model-version';
 import type { Router } from '../routing/router';
+import type { InferenceJob } from '../batching/inference-job';
+import type { Cancellation } from '../batching/cancellation';
 import type { Tensor } from '../tensor/tensor';
-import type { InferRequest, InferResult } from './infer-request';
-import { validateRequest } from './validate-request';
+import type { InferReply, InferRequest } from './infer-request';
+import { validateRequest, type ValidatedShape } from './validate-request';
 
 export interface ServerInfo {
   readonly name: string;
@@ -80,41 +82,30 @@ export class InferenceService {
     };
   }
 
-  /** Resolves with the outputs or rejects with an InferenceError; never throws synchronously. */
-  infer(request: InferRequest): Promise<InferResult> {
+  /** Reports the outputs or an InferenceError to `reply`, never throws; the reply may come before this returns. */
+  infer(request: InferRequest, reply: InferReply): void {
     let model: ModelVersion;
     try {
       model = this.router.resolve(request.modelName, request.modelVersion);
     } catch (err) {
-      return Promise.reject(asInferenceError(err));
+      reply.fail(asInferenceError(err));
+      return;
     }
     const acceptedAt = performance.now();
-    const { stats } = model;
-    return new Promise<InferResult>((resolve, reject) => {
-      const fail = (err: unknown): void => {
-        stats.recordFailure((performance.now() - acceptedAt) * 1e6);
-        reject(asInferenceError(err));
-      };
-      try {
-        const shape = validateRequest(model.config, request.inputs, request.outputs);
-        model.scheduler.submit({
-          inputs: request.inputs,
-          rows: shape.rows,
-          shapeKey: shape.shapeKey,
-          outputs: shape.outputs,
-          priority: priorityLevel(model, request.priority),
-          acceptedAt,
-          deadlineAt: request.deadlineAt,
-          timeoutMicros: request.timeoutMicros,
-          cancellation: request.cancellation,
-          // Success is timed by the scheduler, once per batch.
-          resolve: (outputs: Tensor[]) => resolve({ modelName: model.name, modelVersion: String(model.version), id: request.id, outputs }),
-          reject: fail,
-        });
-      } catch (err) {
-        fail(err);
-      }
-    });
+    let shape: ValidatedShape;
+    try {
+      shape = validateRequest(model.config, request.inputs, request.outputs);
+    } catch (err) {
+      model.stats.recordFailure((performance.now() - acceptedAt) * 1e6);
+      reply.fail(asInferenceError(err));
+      return;
+    }
+    const job = new AcceptedInference(model, request, shape, priorityLevel(model, request.priority), acceptedAt, reply);
+    try {
+      model.scheduler.submit(job);
+    } catch (err) {
+      job.reject(err);
+    }
   }
 
   /** Statistics of every loaded version of one model, or of all models when name is empty. */
@@ -133,4 +124,45 @@ function priorityLevel(model: ModelVersion, requested: number): number {
   if (levels === 0) return 1;
   // Triton's rule: 0 or a level past the last one means the default level.
   return requested === 0 || requested > levels ? db!.defaultPriorityLevel : requested;
+}
+
+/** A validated request in the scheduler's hands; it carries its outcome back to the caller's reply. */
+class AcceptedInference implements InferenceJob {
+  readonly inputs: readonly Tensor[];
+  readonly rows: number;
+  readonly shapeKey: string;
+  readonly outputs: readonly string[];
+  readonly deadlineAt: number | undefined;
+  readonly timeoutMicros: number | undefined;
+  readonly cancellation: Cancellation | undefined;
+  private readonly id: string;
+
+  constructor(
+    private readonly model: ModelVersion,
+    request: InferRequest,
+    shape: ValidatedShape,
+    readonly priority: number,
+    readonly acceptedAt: number,
+    private readonly reply: InferReply,
+  ) {
+    this.inputs = request.inputs;
+    this.rows = shape.rows;
+    this.shapeKey = shape.shapeKey;
+    this.outputs = shape.outputs;
+    this.deadlineAt = request.deadlineAt;
+    this.timeoutMicros = request.timeoutMicros;
+    this.cancellation = request.cancellation;
+    this.id = request.id;
+  }
+
+  /** Success is timed by the scheduler, once per batch. */
+  resolve(outputs: Tensor[]): void {
+    const { model } = this;
+    this.reply.ok({ modelName: model.name, modelVersion: String(model.version), id: this.id, outputs });
+  }
+
+  reject(err: unknown): void {
+    this.model.stats.recordFailure((performance.now() - this.acceptedAt) * 1e6);
+    this.reply.fail(asInferenceError(err));
+  }
 }

@@ -4,9 +4,9 @@
  */
 import { Metadata, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Cancellation } from '../batching/cancellation';
-import { asInferenceError } from '../errors';
+import { asInferenceError, type InferenceError } from '../errors';
 import type { InferenceService } from '../dataplane/inference-service';
-import type { InferResult } from '../dataplane/infer-request';
+import type { InferReply, InferResult } from '../dataplane/infer-request';
 import type { Logger } from '../observability/logger';
 import { decodeInferRequest, deadlineFrom } from './infer-codec';
 import { modelConfigMessage, modelStatisticsMessage } from './model-messages';
@@ -19,11 +19,8 @@ import type { ModelRef, WireInferRequest } from './wire-types';
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
 
 export function createHandlers(service: InferenceService, log: Logger): UntypedServiceImplementation {
-  const replyError = <Res>(callback: sendUnaryData<Res>, rpc: string, err: unknown, model?: string): void => {
-    const error = asInferenceError(err);
-    logFailedRequest(log, rpc, model, error);
-    callback({ code: GRPC_STATUS[error.code], details: error.message, metadata: new Metadata() });
-  };
+  const replyError = <Res>(callback: sendUnaryData<Res>, rpc: string, err: unknown, model?: string): void =>
+    sendError(callback, log, rpc, model, asInferenceError(err));
 
   /** For the synchronous RPCs: any throw becomes a status. */
   const unary = <Req, Res>(rpc: string, body: (request: Req) => Res): Unary<Req, Res> =>
@@ -39,12 +36,10 @@ export function createHandlers(service: InferenceService, log: Logger): UntypedS
   const modelInfer: Unary<WireInferRequest, InferResult> = (call, callback) => {
     try {
       const cancellation = new Cancellation();
-      call.once('cancelled', () => cancellation.cancel());
+      // A bound method, not an arrow: a closure made per call has its optimized code dropped at every full GC.
+      call.once('cancelled', cancellation.cancel.bind(cancellation));
       const request = decodeInferRequest(call.request, { deadlineAt: deadlineFrom(call.getDeadline()), cancellation });
-      service.infer(request).then(
-        (result) => callback(null, result),
-        (err) => replyError(callback, 'ModelInfer', err, call.request.model_name),
-      );
+      service.infer(request, new UnaryInferReply(callback, request.modelName, log));
     } catch (err) {
       replyError(callback, 'ModelInfer', err, call.request.model_name);
     }
@@ -63,4 +58,26 @@ export function createHandlers(service: InferenceService, log: Logger): UntypedS
     ModelInfer: modelInfer,
     ModelStreamInfer: (call: ServerDuplexStream<WireInferRequest, StreamReply>) => handleStream(call, service, log),
   };
+}
+
+function sendError<Res>(callback: sendUnaryData<Res>, log: Logger, rpc: string, model: string | undefined, error: InferenceError): void {
+  logFailedRequest(log, rpc, model, error);
+  callback({ code: GRPC_STATUS[error.code], details: error.message, metadata: new Metadata() });
+}
+
+/** ModelInfer's answer: the result or the one status its error maps to. */
+class UnaryInferReply implements InferReply {
+  constructor(
+    private readonly callback: sendUnaryData<InferResult>,
+    private readonly model: string,
+    private readonly log: Logger,
+  ) {}
+
+  ok(result: InferResult): void {
+    this.callback(null, result);
+  }
+
+  fail(error: InferenceError): void {
+    sendError(this.callback, this.log, 'ModelInfer', this.model, error);
+  }
 }

@@ -5,58 +5,95 @@
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { Cancellation } from '../batching/cancellation';
-import { asInferenceError } from '../errors';
+import { asInferenceError, type InferenceError } from '../errors';
 import type { InferenceService } from '../dataplane/inference-service';
+import type { InferReply, InferResult } from '../dataplane/infer-request';
 import type { Logger } from '../observability/logger';
-import { decodeInferRequest, deadlineFrom } from './infer-codec';
+import { decodeInferRequest, deadlineFrom, type CallContext } from './infer-codec';
 import type { StreamReply } from './infer-response-encoder';
 import { logFailedRequest } from './request-log';
 import type { WireInferRequest } from './wire-types';
 
-interface Slot {
-  message: StreamReply | undefined;
+type Call = ServerDuplexStream<WireInferRequest, StreamReply>;
+
+export function handleStream(call: Call, service: InferenceService, log: Logger): void {
+  const stream = new ReplyOrder(call, log);
+  const cancellation = new Cancellation();
+  const context: CallContext = { deadlineAt: deadlineFrom(call.getDeadline()), cancellation };
+  call.once('cancelled', () => cancellation.cancel());
+  call.on('end', () => stream.clientDone());
+  call.on('data', (wire: WireInferRequest) => {
+    const slot = stream.open(wire);
+    try {
+      service.infer(decodeInferRequest(wire, context), slot);
+    } catch (err) {
+      slot.fail(asInferenceError(err));
+    }
+  });
 }
 
-export function handleStream(call: ServerDuplexStream<WireInferRequest, StreamReply>, service: InferenceService, log: Logger): void {
-  const cancellation = new Cancellation();
-  const context = { deadlineAt: deadlineFrom(call.getDeadline()), cancellation };
-  const slots: Slot[] = [];
-  let head = 0;
-  let clientDone = false;
+/** The stream's responses in request order: each message holds a slot, and slots leave from the head once filled. */
+class ReplyOrder {
+  private readonly slots: StreamSlot[] = [];
+  private head = 0;
+  private ended = false;
 
-  const flush = (): void => {
-    for (let message = slots[head]?.message; message !== undefined; message = slots[head]?.message) {
-      call.write(message);
-      head++;
-    }
-    if (head > 1024) {
-      slots.splice(0, head);
-      head = 0;
-    }
-    if (clientDone && head === slots.length) call.end();
-  };
+  constructor(
+    private readonly call: Call,
+    readonly log: Logger,
+  ) {}
 
-  call.once('cancelled', () => cancellation.cancel());
-  call.on('end', () => {
-    clientDone = true;
-    flush();
-  });
-  call.on('data', (wire: WireInferRequest) => {
-    const slot: Slot = { message: undefined };
-    slots.push(slot);
-    const fail = (err: unknown): void => {
-      const error = asInferenceError(err);
-      logFailedRequest(log, 'ModelStreamInfer', wire.model_name, error);
-      slot.message = { error: error.message, modelName: wire.model_name ?? '', modelVersion: wire.model_version ?? '', id: wire.id ?? '' };
-      flush();
-    };
-    try {
-      service.infer(decodeInferRequest(wire, context)).then((result) => {
-        slot.message = { result };
-        flush();
-      }, fail);
-    } catch (err) {
-      fail(err);
+  open(wire: WireInferRequest): StreamSlot {
+    const slot = new StreamSlot(this, wire);
+    this.slots.push(slot);
+    return slot;
+  }
+
+  clientDone(): void {
+    this.ended = true;
+    this.flush();
+  }
+
+  flush(): void {
+    const { slots } = this;
+    for (let slot = slots[this.head]; slot?.message !== undefined; slot = slots[++this.head]) {
+      this.call.write(slot.message);
+      // Written slots wait for the next compaction; their responses need not.
+      slot.message = undefined;
     }
-  });
+    if (this.head > 1024) {
+      slots.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.ended && this.head === slots.length) this.call.end();
+  }
+}
+
+/** One message's place in the response order; it is the InferReply its inference answers to. */
+class StreamSlot implements InferReply {
+  message: StreamReply | undefined;
+  // Only what an error response echoes, so a slot does not hold the request's tensors.
+  private readonly modelName: string;
+  private readonly modelVersion: string;
+  private readonly id: string;
+
+  constructor(
+    private readonly order: ReplyOrder,
+    wire: WireInferRequest,
+  ) {
+    this.modelName = wire.model_name ?? '';
+    this.modelVersion = wire.model_version ?? '';
+    this.id = wire.id ?? '';
+  }
+
+  ok(result: InferResult): void {
+    this.message = { result };
+    this.order.flush();
+  }
+
+  fail(error: InferenceError): void {
+    logFailedRequest(this.order.log, 'ModelStreamInfer', this.modelName || undefined, error);
+    this.message = { error: error.message, modelName: this.modelName, modelVersion: this.modelVersion, id: this.id };
+    this.order.flush();
+  }
 }
