@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config/load';
 import { createLogger } from './observability/logger';
 import { startServer } from './app';
+import { pinNextTickMaps } from './platform/pin-tick-maps';
 
 async function main(): Promise<void> {
   let config;
@@ -12,6 +13,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.logLevel);
+  pinNextTickMaps();
   const server = await startServer(config, log);
   const stop = (signal: string): void => {
     log.info({ signal }, 'shutting down');
