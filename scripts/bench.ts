@@ -33,10 +33,11 @@ import { findGhz } from './bench/ghz';
 import type { Mode } from './bench/load-result';
 import { ModelStatsClient } from './bench/model-stats-client';
 import { measureOrtCeilings, type OrtCeiling } from './bench/ort-ceiling';
+import { measureHandoff, type HandoffCost } from './bench/worker-handoff';
 import { probe, type ProbeResult } from './bench/probe';
 import { Progress } from './bench/progress';
 import { REPO_ROOT, serializedInferRequest } from './bench/protocol';
-import { formatOrt, formatScenarios, formatSoak, formatVerdicts, machineInfo, type BenchReport } from './bench/report';
+import { formatHandoff, formatOrt, formatScenarios, formatSoak, formatVerdicts, machineInfo, type BenchReport } from './bench/report';
 import { scenarioLabel, type ScenarioResult, type ScenarioSpec } from './bench/scenario';
 import { runScenario, type RunSettings } from './bench/scenario-runner';
 import { combineRounds } from './bench/rounds';
@@ -186,6 +187,9 @@ function profileDirFor(options: BenchOptions, label: string): string | undefined
   return dir;
 }
 
+/** Idle time between hand-offs: none, and about the server's gap between batches at c=64 and at c=1. */
+const HANDOFF_GAPS_MS = [0, 1, 5];
+
 const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
 async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJson: Record<string, unknown>): Promise<void> {
@@ -261,6 +265,12 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
   const ort: OrtCeiling[] = await measureOrtCeilings(batchSizes, options.ortSeconds, (c) => ortStep.update(`batch ${c.batchSize}: ${fmt(c.runsPerSec)} runs/s`));
   ortStep.done(ort.map((c) => `b${c.batchSize} ${fmt(c.rowsPerSec)} rows/s`).join(', '));
 
+  // The hand-off at the largest batch the server formed, back to back and idle between batches.
+  const handoffBatch = Math.max(1, ...formed);
+  const handoffStep = progress.step(`session worker round trip, batch ${handoffBatch}`);
+  const handoff: HandoffCost[] = await measureHandoff(handoffBatch, HANDOFF_GAPS_MS, options.ortSeconds, (c) => handoffStep.update(`gap ${c.gapMs} ms: ${fmt(c.otherUsPerBatch, 1)} us/batch`));
+  handoffStep.done(handoff.map((c) => `gap ${c.gapMs} ms ${fmt(c.mainUsPerBatch + c.otherUsPerBatch, 1)} us/batch`).join(', '));
+
   const verdicts = judgeTargets(results, ort, undefined);
 
   const bareProbe = probes['bare-grpc-js'];
@@ -277,6 +287,8 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
     '',
     formatOrt(ort),
     '',
+    formatHandoff(handoff),
+    '',
     `response bytes: ${Object.entries(probes).map(([k, p]) => `${k} ${p.responseBytes}`).join(', ')}${sizeMismatch.length > 0 ? '  (MISMATCH: the bare response is not the real one\'s size)' : ''}`,
     '',
     'Targets:',
@@ -291,7 +303,7 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
     settings: settingsJson,
     scenarios: results.filter((r) => r.spec.target === 'server'),
     rounds,
-    ceilings: { bareGrpcJs: results.filter((r) => r.spec.target === 'bare'), onnxRuntime: ort },
+    ceilings: { bareGrpcJs: results.filter((r) => r.spec.target === 'bare'), onnxRuntime: ort, workerHandoff: handoff },
     checks: { probes },
     targets: verdicts,
     soak: undefined,
@@ -329,7 +341,7 @@ async function runSoakOnly(options: BenchOptions, settings: RunSettings, setting
     timestamp: new Date().toISOString(),
     settings: settingsJson,
     scenarios: [],
-    ceilings: { bareGrpcJs: [], onnxRuntime: [] },
+    ceilings: { bareGrpcJs: [], onnxRuntime: [], workerHandoff: [] },
     checks: {},
     targets: verdicts,
     soak,

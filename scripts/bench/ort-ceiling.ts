@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { performance } from 'node:perf_hooks';
 import { summarize } from './latency-recorder';
 import { MODEL_FILE } from './protocol';
+import type { GraphOptimizationLevel } from '../../src/config/schema';
 
 export interface OrtCeiling {
   readonly batchSize: number;
@@ -19,14 +20,19 @@ export interface OrtCeiling {
   readonly cpuUsPerRun: number;
 }
 
-/** As src/runtime/session-worker.ts builds it, from the same environment variables as the server's config. */
+/** The server's session settings: the same environment variables as its config, with its defaults. */
+export const sessionSettings = {
+  intraOpThreads: Number(process.env.ORT_INTRA_OP_THREADS ?? 1),
+  graphOptimizationLevel: (process.env.ORT_GRAPH_OPTIMIZATION_LEVEL ?? 'all') as GraphOptimizationLevel,
+};
+
+/** As src/runtime/session-worker.ts builds them. */
 function sessionOptions(): ort.InferenceSession.SessionOptions {
-  const intraOp = Number(process.env.ORT_INTRA_OP_THREADS ?? 0);
   return {
     executionProviders: ['cpu'],
-    ...(intraOp > 0 && { intraOpNumThreads: intraOp }),
+    ...(sessionSettings.intraOpThreads > 0 && { intraOpNumThreads: sessionSettings.intraOpThreads }),
     interOpNumThreads: 1,
-    graphOptimizationLevel: (process.env.ORT_GRAPH_OPTIMIZATION_LEVEL ?? 'all') as ort.InferenceSession.SessionOptions['graphOptimizationLevel'],
+    graphOptimizationLevel: sessionSettings.graphOptimizationLevel,
     logSeverityLevel: 4,
   };
 }

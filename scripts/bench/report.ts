@@ -2,6 +2,7 @@
 import * as os from 'node:os';
 import type { ThreadProfile } from './cpu-profile';
 import type { OrtCeiling } from './ort-ceiling';
+import type { HandoffCost } from './worker-handoff';
 import type { ScenarioResult } from './scenario';
 import type { SoakResult } from './soak';
 import type { Verdict } from './targets';
@@ -23,6 +24,7 @@ export interface BenchReport {
   readonly ceilings: {
     readonly bareGrpcJs: readonly ScenarioResult[];
     readonly onnxRuntime: readonly OrtCeiling[];
+    readonly workerHandoff: readonly HandoffCost[];
   };
   readonly checks: Record<string, unknown>;
   readonly targets: readonly Verdict[];
@@ -84,6 +86,12 @@ export function formatOrt(ceilings: readonly OrtCeiling[]): string {
     num(c.cpuUsPerRun, 1),
     num(c.cpuUsPerRun / c.batchSize, 2),
   ]);
+  return table(header, rows);
+}
+
+export function formatHandoff(costs: readonly HandoffCost[]): string {
+  const header = [`session worker round trip, batch ${costs[0]?.batchSize ?? '-'}`, 'batches/s', 'main us/batch', 'other threads us/batch'];
+  const rows = costs.map((c) => [c.gapMs === 0 ? 'back to back' : `${c.gapMs} ms idle between batches`, num(c.batchesPerSec, 0), num(c.mainUsPerBatch, 1), num(c.otherUsPerBatch, 1)]);
   return table(header, rows);
 }
 

@@ -1,0 +1,79 @@
+/**
+ * What handing a batch to a session worker costs beyond the run: the server's own round
+ * trip (ModelInstance and the real session worker) back to back, then with the worker left
+ * idle between batches, as it is between the server's batches under load. Thread CPU is
+ * read from /proc/self/task/<tid>/schedstat, which counts nanoseconds where stat counts
+ * 10 ms ticks.
+ */
+import * as fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ModelInstance } from '../../src/runtime/model-instance';
+import { sessionSettings } from './ort-ceiling';
+import { MODEL_FILE } from './protocol';
+
+export interface HandoffCost {
+  readonly batchSize: number;
+  /** Idle time between batches; 0 is back to back. */
+  readonly gapMs: number;
+  readonly batchesPerSec: number;
+  /** The event-loop thread's CPU per batch: post, receive, settle. */
+  readonly mainUsPerBatch: number;
+  /** Every other thread: the session worker with its run, and V8's helpers. */
+  readonly otherUsPerBatch: number;
+}
+
+const WIDTH = 8;
+
+function threadCpuNs(): Map<string, number> {
+  const cpu = new Map<string, number>();
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    try {
+      cpu.set(tid, Number(fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return cpu;
+}
+
+export async function measureHandoff(batchSize: number, gapsMs: readonly number[], seconds: number, onProgress: (done: HandoffCost) => void): Promise<HandoffCost[]> {
+  const instance = new ModelInstance({ modelPath: MODEL_FILE, providers: ['cpu'], ...sessionSettings });
+  const results: HandoffCost[] = [];
+  try {
+    const session = await instance.loaded;
+    const input = session.inputs[0].name;
+    const fetches = session.outputs.map((o) => o.name);
+    const runOnce = async (): Promise<void> => {
+      const data = new Float32Array(batchSize * WIDTH).fill(0.5);
+      await instance.run({ [input]: { type: 'float32', dims: [batchSize, WIDTH], data } }, fetches, [data.buffer]);
+    };
+    const warmUntil = performance.now() + 500;
+    while (performance.now() < warmUntil) await runOnce();
+    const main = String(process.pid);
+    for (const gapMs of gapsMs) {
+      const before = threadCpuNs();
+      const started = performance.now();
+      let batches = 0;
+      while (performance.now() - started < seconds * 1000) {
+        await runOnce();
+        batches++;
+        if (gapMs > 0) await sleep(gapMs);
+      }
+      const elapsed = (performance.now() - started) / 1000;
+      let mainNs = 0;
+      let otherNs = 0;
+      for (const [tid, ns] of threadCpuNs()) {
+        const used = ns - (before.get(tid) ?? 0);
+        if (tid === main) mainNs = used;
+        else otherNs += used;
+      }
+      const result = { batchSize, gapMs, batchesPerSec: batches / elapsed, mainUsPerBatch: mainNs / 1000 / batches, otherUsPerBatch: otherNs / 1000 / batches };
+      results.push(result);
+      onProgress(result);
+    }
+  } finally {
+    await instance.close();
+  }
+  return results;
+}
