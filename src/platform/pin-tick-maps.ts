@@ -12,8 +12,12 @@ import { createHook } from 'node:async_hooks';
 
 let pinned: object | undefined;
 
-/** Keeps one nextTick queue entry alive; the async hook that catches it is on only for that call. */
-export function pinNextTickMaps(): object {
+/**
+ * Keeps one nextTick queue entry alive; the async hook that catches it is on only for that call.
+ * Returns the entry, or undefined where Node no longer reports one: a lost optimization, not a
+ * reason to refuse to start.
+ */
+export function pinNextTickMaps(): object | undefined {
   if (pinned) return pinned;
   const hook = createHook({
     init(_asyncId, type, _trigger, resource) {
@@ -25,6 +29,5 @@ export function pinNextTickMaps(): object {
   } finally {
     hook.disable();
   }
-  if (!pinned) throw new Error('process.nextTick made no TickObject resource');
   return pinned;
 }
