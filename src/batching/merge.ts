@@ -26,7 +26,7 @@ export function mergeInputs(jobs: readonly InferenceJob[], rows: number, batched
       const data = allocate(first.datatype, elementCount(dims));
       let offset = 0;
       for (const job of jobs) {
-        const src = (job === jobs[0] ? first : inputNamed(job, first.name)).data as NumericArray;
+        const src = inputNamed(job, first.name).data as NumericArray;
         // Same constructor on both sides, so set() is a plain memory copy.
         (data as Uint8Array).set(src as Uint8Array, offset);
         offset += src.length;
@@ -35,10 +35,7 @@ export function mergeInputs(jobs: readonly InferenceJob[], rows: number, batched
       transfer.push(data.buffer as ArrayBuffer);
     } else {
       const data: string[] = [];
-      for (const job of jobs) {
-        const part = job === jobs[0] ? first : inputNamed(job, first.name);
-        for (const bytes of part.data as readonly Uint8Array[]) data.push(utf8.decode(bytes));
-      }
+      for (const job of jobs) for (const bytes of inputNamed(job, first.name).data as readonly Uint8Array[]) data.push(utf8.decode(bytes));
       feeds[first.name] = { type: 'string', dims, data };
     }
   }
