@@ -1,15 +1,14 @@
 /**
  * What handing a batch to a session worker costs beyond the run: the server's own round
  * trip (ModelInstance and the real session worker) back to back, then with the worker left
- * idle between batches, as it is between the server's batches under load. Thread CPU is
- * read from /proc/self/task/<tid>/schedstat, which counts nanoseconds where stat counts
- * 10 ms ticks.
+ * idle between batches, as it is between the server's batches under load. Thread CPU comes
+ * from schedstat (proc-stats.ts).
  */
-import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ModelInstance } from '../../src/runtime/model-instance';
 import { sessionSettings } from './ort-ceiling';
+import { readOwnThreadRunNanos } from './proc-stats';
 import { MODEL_FILE } from './protocol';
 
 export interface HandoffCost {
@@ -24,18 +23,6 @@ export interface HandoffCost {
 }
 
 const WIDTH = 8;
-
-function threadCpuNs(): Map<string, number> {
-  const cpu = new Map<string, number>();
-  for (const tid of fs.readdirSync('/proc/self/task')) {
-    try {
-      cpu.set(tid, Number(fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return cpu;
-}
 
 export async function measureHandoff(batchSize: number, gapsMs: readonly number[], seconds: number, onProgress: (done: HandoffCost) => void): Promise<HandoffCost[]> {
   const instance = new ModelInstance({ modelPath: MODEL_FILE, providers: ['cpu'], ...sessionSettings });
@@ -52,7 +39,7 @@ export async function measureHandoff(batchSize: number, gapsMs: readonly number[
     while (performance.now() < warmUntil) await runOnce();
     const main = String(process.pid);
     for (const gapMs of gapsMs) {
-      const before = threadCpuNs();
+      const before = readOwnThreadRunNanos();
       const started = performance.now();
       let batches = 0;
       while (performance.now() - started < seconds * 1000) {
@@ -63,7 +50,7 @@ export async function measureHandoff(batchSize: number, gapsMs: readonly number[
       const elapsed = (performance.now() - started) / 1000;
       let mainNs = 0;
       let otherNs = 0;
-      for (const [tid, ns] of threadCpuNs()) {
+      for (const [tid, ns] of readOwnThreadRunNanos()) {
         const used = ns - (before.get(tid) ?? 0);
         if (tid === main) mainNs = used;
         else otherNs += used;
