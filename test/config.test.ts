@@ -41,6 +41,12 @@ const KEYS: readonly KeyCase[] = [
     fromFlag: { value: '4096', expected: 4096 },
   },
   {
+    key: 'grpc.stream_max_in_flight', env: 'GRPC_STREAM_MAX_IN_FLIGHT', flag: '--grpc-stream-max-in-flight', get: (c) => c.grpc.streamMaxInFlight,
+    file: { value: 16, expected: 16 },
+    fromEnv: { value: '32', expected: 32 },
+    fromFlag: { value: '64', expected: 64 },
+  },
+  {
     key: 'log.level', env: 'LOG_LEVEL', flag: '--log-level', get: (c) => c.logLevel,
     file: { value: 'warn', expected: 'warn' },
     fromEnv: { value: 'debug', expected: 'debug' },

@@ -118,6 +118,39 @@ describe('e2e ModelStreamInfer', function () {
     expect(d.inferenceCount, 'the bad request never ran').to.equal(goodRows);
   });
 
+  it('stops reading from a client that does not read its responses, then serves every request once it does', async () => {
+    const M = 4000;
+    const before = await statistics(t.client, 'stock_scorer');
+    const call = t.client.stream();
+    const responses: StreamResponse[] = [];
+    const outcome = new Promise<StatusObject | Error>((resolve) => {
+      call.on('status', resolve);
+      call.on('error', resolve);
+    });
+    // Reading starts and stops at once: grpc-js then keeps 16 responses and lets HTTP/2 flow control hold the rest.
+    call.on('data', (r: StreamResponse) => responses.push(r));
+    call.pause();
+    for (let i = 0; i < M; i++) call.write(request(i));
+    call.end();
+    let served = -1;
+    for (let settled = 0; settled < 3; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      const d = statsDelta(await statistics(t.client, 'stock_scorer'), before);
+      const total = d.success.count + d.fail.count;
+      settled = total === served ? settled + 1 : 0;
+      served = total;
+    }
+    if (served >= M / 2) call.cancel();
+    expect(served, 'requests the server took while nobody read its answers').to.be.above(0).and.below(M / 2);
+
+    call.resume();
+    const end = await outcome;
+    expect(end).to.not.be.instanceOf(Error);
+    expect((end as StatusObject).code).to.equal(status.OK);
+    expect(responses.filter((r) => r.error_message), 'no request was refused').to.have.length(0);
+    expect(responses.map((r) => r.infer_response?.id)).to.deep.equal(Array.from({ length: M }, (_, i) => `s-${i}`));
+  });
+
   it('ends cleanly with status OK when the client ends, with requests in flight or none', async () => {
     const some = await runStream(t, [request(0), request(1), request(2)]);
     expect(some.ended).to.equal(true);
@@ -127,5 +160,25 @@ describe('e2e ModelStreamInfer', function () {
     expect(none.ended).to.equal(true);
     expect(none.status.code).to.equal(status.OK);
     expect(none.responses).to.have.length(0);
+  });
+});
+
+describe('e2e ModelStreamInfer in-flight bound', function () {
+  this.timeout(30_000);
+  let t: TestServer;
+
+  // A queue of 8 would refuse most of 500 requests sent at once, unless the stream holds them back.
+  before(async () => {
+    t = await startTestServer({ GRPC_STREAM_MAX_IN_FLIGHT: '4', DEFAULT_MAX_QUEUE_SIZE: '8' });
+  });
+
+  after(async () => t?.stop());
+
+  it('reads no more of a stream than grpc.stream_max_in_flight unanswered requests', async () => {
+    const M = 500;
+    const result = await runStream(t, Array.from({ length: M }, (_, i) => request(i)));
+    expect(result.status.code).to.equal(status.OK);
+    expect(result.responses.filter((r) => r.error_message), 'requests refused by the full queue').to.have.length(0);
+    expect(result.responses.map((r) => r.infer_response?.id)).to.deep.equal(Array.from({ length: M }, (_, i) => `s-${i}`));
   });
 });

@@ -2,7 +2,7 @@ import { buildSchema, type ExecutionProvider, type GraphOptimizationLevel } from
 
 export interface ServerConfig {
   readonly modelRepository: string;
-  readonly grpc: { readonly host: string; readonly port: number; readonly maxMessageBytes: number };
+  readonly grpc: { readonly host: string; readonly port: number; readonly maxMessageBytes: number; readonly streamMaxInFlight: number };
   readonly logLevel: string;
   readonly runtime: {
     readonly executionProviders: readonly ExecutionProvider[];
@@ -36,6 +36,7 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
       host: config.get('grpc.host'),
       port: config.get('grpc.port'),
       maxMessageBytes: config.get('grpc.max_message_bytes'),
+      streamMaxInFlight: config.get('grpc.stream_max_in_flight'),
     },
     logLevel: config.get('log.level'),
     runtime: {

@@ -64,6 +64,13 @@ export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] })
         env: 'GRPC_MAX_MESSAGE_BYTES',
         arg: 'grpc-max-message-bytes',
       },
+      stream_max_in_flight: {
+        doc: 'Requests one ModelStreamInfer stream may have unanswered; past it the server stops reading that stream until answers go out.',
+        format: 'positive-int',
+        default: 128,
+        env: 'GRPC_STREAM_MAX_IN_FLIGHT',
+        arg: 'grpc-stream-max-in-flight',
+      },
     },
     log: {
       level: { doc: 'pino log level.', format: LOG_LEVELS as unknown as string[], default: 'info', env: 'LOG_LEVEL', arg: 'log-level' },

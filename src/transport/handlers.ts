@@ -18,7 +18,7 @@ import type { ModelRef, WireInferRequest } from './wire-types';
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
 
-export function createHandlers(service: InferenceService, log: Logger): UntypedServiceImplementation {
+export function createHandlers(service: InferenceService, log: Logger, streamMaxInFlight: number): UntypedServiceImplementation {
   const replyError = <Res>(callback: sendUnaryData<Res>, rpc: string, err: unknown, model?: string): void =>
     sendError(callback, log, rpc, model, asInferenceError(err));
 
@@ -56,7 +56,7 @@ export function createHandlers(service: InferenceService, log: Logger): UntypedS
       model_stats: service.statistics(req.name ?? '', req.version ?? '').map(modelStatisticsMessage),
     })),
     ModelInfer: modelInfer,
-    ModelStreamInfer: (call: ServerDuplexStream<WireInferRequest, StreamReply>) => handleStream(call, service, log),
+    ModelStreamInfer: (call: ServerDuplexStream<WireInferRequest, StreamReply>) => handleStream(call, service, log, streamMaxInFlight),
   };
 }
 

@@ -17,6 +17,7 @@ export interface GrpcOptions {
   readonly host: string;
   readonly port: number;
   readonly maxMessageBytes: number;
+  readonly streamMaxInFlight: number;
 }
 
 /** Binds the inference and health services; health stays NOT_SERVING until the caller says so. */
@@ -25,7 +26,7 @@ export async function startGrpcServer(service: InferenceService, options: GrpcOp
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': options.maxMessageBytes,
   });
-  server.addService(inferenceServiceDefinition(), createHandlers(service, log));
+  server.addService(inferenceServiceDefinition(), createHandlers(service, log, options.streamMaxInFlight));
   const health = new HealthImplementation({ '': 'NOT_SERVING', [INFERENCE_SERVICE]: 'NOT_SERVING' });
   health.addToServer(server);
   const address = options.host.includes(':') ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;

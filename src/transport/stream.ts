@@ -1,7 +1,9 @@
 /**
  * ModelStreamInfer: every message on the stream is one inference through the same data
  * plane as ModelInfer. Responses leave in the order their requests arrived, and a bad
- * request answers with an in-stream error_message while the stream goes on.
+ * request answers with an in-stream error_message while the stream goes on. A stream stops
+ * being read while it owes too many answers or its client is not taking them, so HTTP/2 flow
+ * control holds a fast or stalled client back instead of the server buffering without bound.
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { Cancellation } from '../batching/cancellation';
@@ -16,12 +18,13 @@ import type { WireInferRequest } from './wire-types';
 
 type Call = ServerDuplexStream<WireInferRequest, StreamReply>;
 
-export function handleStream(call: Call, service: InferenceService, log: Logger): void {
-  const stream = new ReplyOrder(call, log);
+export function handleStream(call: Call, service: InferenceService, log: Logger, maxInFlight: number): void {
+  const stream = new ReplyOrder(call, log, maxInFlight);
   const cancellation = new Cancellation();
   const context: CallContext = { deadlineAt: deadlineFrom(call.getDeadline()), cancellation };
   call.once('cancelled', () => cancellation.cancel());
   call.on('end', () => stream.clientDone());
+  call.on('drain', () => stream.drained());
   call.on('data', (wire: WireInferRequest) => {
     const slot = stream.open(wire);
     try {
@@ -37,16 +40,26 @@ class ReplyOrder {
   private readonly slots: StreamSlot[] = [];
   private head = 0;
   private ended = false;
+  /** call.write reported its buffer full: the client is not reading its answers. */
+  private writeBlocked = false;
+  private paused = false;
 
   constructor(
     private readonly call: Call,
     readonly log: Logger,
+    private readonly maxInFlight: number,
   ) {}
 
   open(wire: WireInferRequest): StreamSlot {
     const slot = new StreamSlot(this, wire);
     this.slots.push(slot);
+    this.throttle();
     return slot;
+  }
+
+  drained(): void {
+    this.writeBlocked = false;
+    this.throttle();
   }
 
   clientDone(): void {
@@ -57,7 +70,7 @@ class ReplyOrder {
   flush(): void {
     const { slots } = this;
     for (let slot = slots[this.head]; slot?.message !== undefined; slot = slots[++this.head]) {
-      this.call.write(slot.message);
+      if (!this.call.write(slot.message)) this.writeBlocked = true;
       // Written slots wait for the next compaction; their responses need not.
       slot.message = undefined;
     }
@@ -66,6 +79,16 @@ class ReplyOrder {
       this.head = 0;
     }
     if (this.ended && this.head === slots.length) this.call.end();
+    else this.throttle();
+  }
+
+  /** Pausing stops grpc-js asking HTTP/2 for more messages, so the client's sends block on flow control. */
+  private throttle(): void {
+    const stop = this.writeBlocked || this.slots.length - this.head >= this.maxInFlight;
+    if (stop === this.paused) return;
+    this.paused = stop;
+    if (stop) this.call.pause();
+    else this.call.resume();
   }
 }
 
