@@ -283,29 +283,51 @@ describe('policy-queue', () => {
     });
     afterEach(() => timers.stop());
 
+    it('keeps one timer for the whole queue, armed for the earliest expiry, however many jobs wait', async () => {
+      const { queue } = makeQueue();
+      const now = performance.now();
+      for (let i = 0; i < 50; i++) add(queue, `late${i}`, { deadlineAt: now + 60_000 + i });
+      expect(timers.created()).to.equal(1);
+      const soon = add(queue, 'soon', { deadlineAt: now + 15 });
+      expect(timers.pending(), 'an earlier expiry moves the one timer').to.equal(1);
+      await soon.settled;
+      expectCode(soon.outcome.rejected, 'DEADLINE_EXCEEDED');
+      expect(queue.size).to.equal(50);
+      expect(timers.pending(), 'armed again for the next expiry').to.equal(1);
+      drain(queue);
+      expect(timers.pending()).to.equal(0);
+    });
+
     it('leaves no timer behind once jobs are taken, expired or cancelled', async () => {
       const { queue } = makeQueue([policy({ defaultTimeoutMicros: 60_000_000, timeoutAction: 'DELAY' }), policy({ defaultTimeoutMicros: 15_000 })]);
       const controller = new Cancellation();
       add(queue, 'taken', { deadlineAt: performance.now() + 60_000 });
       add(queue, 'cancelled', { cancellation: controller, deadlineAt: performance.now() + 60_000 });
       const expiring = add(queue, 'expiring', { priority: 2 });
-      expect(timers.pending()).to.equal(3);
       queue.take(entryOf(queue, 'taken'));
       controller.cancel();
-      expect(timers.pending()).to.equal(1);
       await expiring.settled;
       expect(queue.size).to.equal(0);
       expect(timers.pending()).to.equal(0);
     });
 
-    it('leaves no timer behind after a DELAY job is re-armed for its deadline and then taken', async () => {
+    it('lets the timer of a job that left fire once, touching no one, and arms none after', async () => {
+      const { queue, removed } = makeQueue();
+      add(queue, 'taken', { deadlineAt: performance.now() + 10 });
+      const stays = add(queue, 'stays');
+      queue.take(entryOf(queue, 'taken'));
+      await sleep(30);
+      expect(stays.outcome.rejected).to.equal(undefined);
+      expect(removed()).to.equal(0);
+      expect(timers.pending()).to.equal(0);
+      drain(queue);
+    });
+
+    it("keeps a DELAY job's deadline after its timeout moved it back, and leaves no timer once it is taken", async () => {
       const { queue } = makeQueue([policy({ defaultTimeoutMicros: 5_000, timeoutAction: 'DELAY' })]);
       add(queue, 'a', { deadlineAt: performance.now() + 60_000 });
-      await new Promise((resolve) => setImmediate(resolve));
       while (!entryOf(queue, 'a').delayed) await new Promise((resolve) => setImmediate(resolve));
-      // The timeout fired and a second timer now waits for the deadline.
-      expect(timers.created()).to.equal(2);
-      expect(timers.pending()).to.equal(1);
+      expect(timers.pending(), 'armed for the deadline').to.equal(1);
       queue.take(entryOf(queue, 'a'));
       expect(timers.pending()).to.equal(0);
     });

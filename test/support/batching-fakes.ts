@@ -61,7 +61,7 @@ export function fakeJob(options: FakeJobOptions = {}): FakeJob {
 
 /** A queue entry as PolicyQueue makes them, for feeding batch-former directly. */
 export function entry(job: InferenceJob, enqueuedAt = performance.now()): QueuedJob {
-  return { job, enqueuedAt, delayed: false, queued: true, timer: undefined };
+  return { job, enqueuedAt, delayed: false, queued: true, timeoutAt: Number.POSITIVE_INFINITY, wakeAt: Number.POSITIVE_INFINITY };
 }
 
 export function policy(overrides: Partial<QueuePolicy> = {}): QueuePolicy {
