@@ -2,7 +2,7 @@
  * End-to-end benchmark of the gRPC inference server on the bundled stock_scorer model.
  *
  *   npm run bench -- [--duration 8] [--warmup 2] [--concurrency 1,8,64] [--out bench-report.json]
- *                    [--modes unary,stream] [--batching on,off] [--queue-delay-us 0] [--channels 1]
+ *                    [--modes unary,stream] [--batching on,off] [--queue-delay-us 0] [--channels 1] [--deadline-ms 20000]
  *                    [--rounds 3] [--no-ghz] [--profile [--profile-dir /tmp/prof]] [--soak MINUTES]
  *
  * Each server runs as a child process (dist/src/main.js on a temporary repository holding only
@@ -54,6 +54,7 @@ interface BenchOptions {
   readonly batching: readonly boolean[];
   readonly queueDelayUs: number;
   readonly channels: number;
+  readonly deadlineMs: number;
   readonly out: string;
   readonly soakMinutes: number | undefined;
   readonly useGhz: boolean;
@@ -73,6 +74,7 @@ const USAGE = `usage: node dist/scripts/bench.js [options]
   --batching LIST           on,off (default both)
   --queue-delay-us N        max_queue_delay_microseconds for batching-on scenarios at c>1 (default 0; c=1 always 0)
   --channels N              HTTP/2 connections of the Node load generator (default 1)
+  --deadline-ms N           deadline of every unary call, as ghz's --timeout (default 20000, ghz's own; 0: none)
   --ort-seconds SECONDS     per batch size for the ONNX Runtime ceiling (default 2)
   --retries N               measure a scenario again, up to N times, when other processes on the machine
                             used more than --other-cpu-limit during its window (default 2)
@@ -105,6 +107,7 @@ function readOptions(argv: string[]): BenchOptions {
       batching: { type: 'string', default: 'on,off' },
       'queue-delay-us': { type: 'string', default: '0' },
       channels: { type: 'string', default: '1' },
+      'deadline-ms': { type: 'string', default: '20000' },
       'ort-seconds': { type: 'string', default: '2' },
       retries: { type: 'string', default: '2' },
       'other-cpu-limit': { type: 'string', default: '25' },
@@ -141,6 +144,7 @@ function readOptions(argv: string[]): BenchOptions {
     batching: list('batching', values.batching, ['off', 'on']).map((b) => b === 'on'),
     queueDelayUs: number('queue-delay-us', values['queue-delay-us'], 0, true),
     channels: number('channels', values.channels, 1, true),
+    deadlineMs: number('deadline-ms', values['deadline-ms'], 0, true),
     ortSeconds: number('ort-seconds', values['ort-seconds'], 0.1),
     retries: number('retries', values.retries, 0, true),
     otherCpuLimitPct: number('other-cpu-limit', values['other-cpu-limit'], 0),
@@ -374,6 +378,7 @@ async function main(): Promise<void> {
       warmupSeconds: options.warmupSeconds,
       durationSeconds: options.durationSeconds,
       channels: options.channels,
+      deadlineMs: options.deadlineMs,
       request,
       ghz,
       retries: options.retries,

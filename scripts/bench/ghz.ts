@@ -28,6 +28,8 @@ export interface GhzRun {
   readonly address: string;
   readonly concurrency: number;
   readonly seconds: number;
+  /** --timeout per call; 0 for none. */
+  readonly deadlineMs: number;
   /** A serialized ModelInferRequest. */
   readonly requestFile: string;
 }
@@ -52,6 +54,7 @@ export async function runGhz(run: GhzRun): Promise<LoadWindow> {
     '--call', `${SERVICE_NAME}.ModelInfer`,
     '-c', String(run.concurrency),
     '--connections', '1',
+    '--timeout', run.deadlineMs > 0 ? `${run.deadlineMs}ms` : '0',
     '-z', `${run.seconds}s`,
     '-B', run.requestFile,
     '--format', 'json',

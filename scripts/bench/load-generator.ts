@@ -18,6 +18,8 @@ export interface LoadSpec {
   /** HTTP/2 connections; in-flight calls are spread over them round-robin. */
   readonly channels: number;
   readonly request: Buffer;
+  /** Deadline of each unary call, as ghz's --timeout gives one (20 s by default); 0 sends none. */
+  readonly deadlineMs: number;
 }
 
 const passThrough = (bytes: Buffer): Buffer => bytes;
@@ -122,7 +124,8 @@ export class NodeLoadGenerator {
   private issueUnary(client: grpc.Client): void {
     const startedAt = performance.now();
     this.outstanding++;
-    client.makeUnaryRequest<Buffer, Buffer>(INFER_PATH, passThrough, passThrough, this.spec.request, (err, response) => {
+    const options: grpc.CallOptions = this.spec.deadlineMs > 0 ? { deadline: Date.now() + this.spec.deadlineMs } : {};
+    client.makeUnaryRequest<Buffer, Buffer>(INFER_PATH, passThrough, passThrough, this.spec.request, options, (err, response) => {
       this.outstanding--;
       this.complete(startedAt, err ? `${err.code} ${err.details}` : undefined, response);
       if (this.running && !err) this.issueUnary(client);

@@ -17,6 +17,8 @@ export interface RunSettings {
   readonly durationSeconds: number;
   readonly channels: number;
   readonly request: Buffer;
+  /** Per unary call, for both generators; 0: none. */
+  readonly deadlineMs: number;
   /** Set when unary scenarios go through ghz. */
   readonly ghz: { readonly bin: string; readonly requestFile: string } | undefined;
   /** Measure a scenario again (up to this many times) when other processes used more than otherCpuLimitPct. */
@@ -86,7 +88,7 @@ async function measureOnce(
   let machineAfter: MachineCpu;
 
   if (settings.ghz && spec.mode === 'unary') {
-    const run = { bin: settings.ghz.bin, address: server.address, concurrency: spec.concurrency, requestFile: settings.ghz.requestFile };
+    const run = { bin: settings.ghz.bin, address: server.address, concurrency: spec.concurrency, requestFile: settings.ghz.requestFile, deadlineMs: settings.deadlineMs };
     const warmup = settings.warmupSeconds > 0 ? await runGhz({ ...run, seconds: settings.warmupSeconds }) : undefined;
     await openWindow();
     const ticking = tickUntil(settings.durationSeconds, () => undefined, onTick);
@@ -97,7 +99,7 @@ async function measureOnce(
     ticking.cancel();
     servedTotal = load.requests + (warmup?.requests ?? 0);
   } else {
-    const generator = new NodeLoadGenerator({ address: server.address, mode: spec.mode, concurrency: spec.concurrency, channels: settings.channels, request: settings.request });
+    const generator = new NodeLoadGenerator({ address: server.address, mode: spec.mode, concurrency: spec.concurrency, channels: settings.channels, request: settings.request, deadlineMs: settings.deadlineMs });
     generator.start();
     try {
       await sleep(settings.warmupSeconds * 1000);

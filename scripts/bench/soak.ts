@@ -47,7 +47,7 @@ export async function runSoak(
   onSample: (sample: SoakSample, totalSeconds: number) => void,
 ): Promise<SoakResult> {
   const totalSeconds = minutes * 60;
-  const generator = new NodeLoadGenerator({ address: server.address, mode: 'unary', concurrency, channels: settings.channels, request: settings.request });
+  const generator = new NodeLoadGenerator({ address: server.address, mode: 'unary', concurrency, channels: settings.channels, request: settings.request, deadlineMs: settings.deadlineMs });
   generator.start();
   // The first sample's rate covers the warm-up.
   let lastCount = 0;
