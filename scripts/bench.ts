@@ -269,13 +269,17 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
   const ort: OrtCeiling[] = await measureOrtCeilings(batchSizes, options.ortSeconds, (c) => ortStep.update(`batch ${c.batchSize}: ${fmt(c.runsPerSec)} runs/s`));
   ortStep.done(ort.map((c) => `b${c.batchSize} ${fmt(c.rowsPerSec)} rows/s`).join(', '));
 
-  // The hand-off at the largest batch the server formed, back to back and idle between batches.
-  const handoffBatch = Math.max(1, ...formed);
-  const handoffStep = progress.step(`session worker round trip, batch ${handoffBatch}`);
-  const handoff: HandoffCost[] = await measureHandoff(handoffBatch, HANDOFF_GAPS_MS, options.ortSeconds, (c) => handoffStep.update(`gap ${c.gapMs} ms: ${fmt(c.otherUsPerBatch, 1)} us/batch`));
-  handoffStep.done(handoff.map((c) => `gap ${c.gapMs} ms ${fmt(c.mainUsPerBatch + c.otherUsPerBatch, 1)} us/batch`).join(', '));
+  // The hand-off at batch 1 (a lone request) and at the largest batch the server formed,
+  // back to back and idle between batches.
+  const handoff: HandoffCost[] = [];
+  for (const batch of new Set([1, Math.max(1, ...formed)])) {
+    const step = progress.step(`session worker round trip, batch ${batch}`);
+    const costs = await measureHandoff(batch, HANDOFF_GAPS_MS, options.ortSeconds, (c) => step.update(`gap ${c.gapMs} ms: p50 ${fmt(c.p50Ms, 3)} ms`));
+    step.done(costs.map((c) => `gap ${c.gapMs} ms p50 ${fmt(c.p50Ms, 3)} ms, ${fmt(c.mainUsPerBatch + c.otherUsPerBatch, 1)} us/batch`).join('; '));
+    handoff.push(...costs);
+  }
 
-  const verdicts = judgeTargets(results, ort, undefined);
+  const verdicts = judgeTargets(results, ort, undefined, handoff);
 
   const bareProbe = probes['bare-grpc-js'];
   const sizeMismatch = Object.entries(probes).filter(([, p]) => bareProbe && p.responseBytes !== bareProbe.responseBytes);

@@ -90,8 +90,16 @@ export function formatOrt(ceilings: readonly OrtCeiling[]): string {
 }
 
 export function formatHandoff(costs: readonly HandoffCost[]): string {
-  const header = [`session worker round trip, batch ${costs[0]?.batchSize ?? '-'}`, 'batches/s', 'main us/batch', 'other threads us/batch'];
-  const rows = costs.map((c) => [c.gapMs === 0 ? 'back to back' : `${c.gapMs} ms idle between batches`, num(c.batchesPerSec, 0), num(c.mainUsPerBatch, 1), num(c.otherUsPerBatch, 1)]);
+  const header = ['session worker round trip', 'batch', 'batches/s', 'p50 ms', 'p90 ms', 'main us/batch', 'other threads us/batch'];
+  const rows = costs.map((c) => [
+    c.gapMs === 0 ? 'back to back' : `${c.gapMs} ms idle between batches`,
+    String(c.batchSize),
+    num(c.batchesPerSec, 0),
+    num(c.p50Ms, 3),
+    num(c.p90Ms, 3),
+    num(c.mainUsPerBatch, 1),
+    num(c.otherUsPerBatch, 1),
+  ]);
   return table(header, rows);
 }
 

@@ -1,12 +1,14 @@
 /**
  * What handing a batch to a session worker costs beyond the run: the server's own round
  * trip (ModelInstance and the real session worker) back to back, then with the worker left
- * idle between batches, as it is between the server's batches under load. Thread CPU comes
- * from schedstat (proc-stats.ts).
+ * idle between batches, as it is between the server's batches under load (and before every
+ * request at c=1). Thread CPU comes from schedstat (proc-stats.ts); the round trip's wall time
+ * is what a lone request pays for the hop on top of the run.
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ModelInstance } from '../../src/runtime/model-instance';
+import { LatencyRecorder } from './latency-recorder';
 import { sessionSettings } from './ort-ceiling';
 import { readOwnThreadRunNanos } from './proc-stats';
 import { MODEL_FILE } from './protocol';
@@ -16,6 +18,9 @@ export interface HandoffCost {
   /** Idle time between batches; 0 is back to back. */
   readonly gapMs: number;
   readonly batchesPerSec: number;
+  /** Wall time from posting the batch to holding its outputs. */
+  readonly p50Ms: number;
+  readonly p90Ms: number;
   /** The event-loop thread's CPU per batch: post, receive, settle. */
   readonly mainUsPerBatch: number;
   /** Every other thread: the session worker with its run, and V8's helpers. */
@@ -31,14 +36,18 @@ export async function measureHandoff(batchSize: number, gapsMs: readonly number[
     const session = await instance.loaded;
     const input = session.inputs[0].name;
     const fetches = session.outputs.map((o) => o.name);
+    const latency = new LatencyRecorder(1 << 16);
     const runOnce = async (): Promise<void> => {
       const data = new Float32Array(batchSize * WIDTH).fill(0.5);
+      const posted = performance.now();
       await instance.run({ [input]: { type: 'float32', dims: [batchSize, WIDTH], data } }, fetches, [data.buffer]);
+      latency.record(performance.now() - posted);
     };
     const warmUntil = performance.now() + 500;
     while (performance.now() < warmUntil) await runOnce();
     const main = String(process.pid);
     for (const gapMs of gapsMs) {
+      latency.reset();
       const before = readOwnThreadRunNanos();
       const started = performance.now();
       let batches = 0;
@@ -55,7 +64,8 @@ export async function measureHandoff(batchSize: number, gapsMs: readonly number[
         if (tid === main) mainNs = used;
         else otherNs += used;
       }
-      const result = { batchSize, gapMs, batchesPerSec: batches / elapsed, mainUsPerBatch: mainNs / 1000 / batches, otherUsPerBatch: otherNs / 1000 / batches };
+      const { p50Ms, p90Ms } = latency.summary();
+      const result = { batchSize, gapMs, batchesPerSec: batches / elapsed, p50Ms, p90Ms, mainUsPerBatch: mainNs / 1000 / batches, otherUsPerBatch: otherNs / 1000 / batches };
       results.push(result);
       onProgress(result);
     }
