@@ -332,6 +332,19 @@ describe('policy-queue', () => {
       expect(timers.pending()).to.equal(0);
     });
 
+    it('rejects a DELAY job in the same sweep when its deadline has passed as well as its timeout', async () => {
+      const { queue } = makeQueue([policy({ defaultTimeoutMicros: 2_000, timeoutAction: 'DELAY' })]);
+      const job = add(queue, 'a', { deadlineAt: performance.now() + 4 });
+      // Keep the event loop busy past both times, so the one timer finds both due.
+      const until = performance.now() + 10;
+      while (performance.now() < until);
+      await job.settled;
+      expectCode(job.outcome.rejected, 'DEADLINE_EXCEEDED');
+      expect(job.outcome.rejected?.message).to.match(/deadline/);
+      expect(timers.created(), 'no second timer for the deadline').to.equal(1);
+      expect(timers.pending()).to.equal(0);
+    });
+
     it('arms no timer for a job with neither timeout nor deadline', () => {
       const { queue } = makeQueue();
       add(queue, 'a');

@@ -116,14 +116,11 @@ export class PolicyQueue {
       for (let i = level.head; i < level.entries.length; i++) {
         const entry = level.entries[i];
         if (!entry.queued) continue;
-        if (entry.wakeAt <= now) {
-          const error = this.due(entry, level.policy);
-          if (error) {
-            expired.push([entry, error]);
-            continue;
-          }
-        }
-        next = Math.min(next, entry.wakeAt);
+        // Twice at most: a DELAY timeout moves the job back, and its deadline may be past too.
+        let error: InferenceError | undefined;
+        while (!error && entry.wakeAt <= now) error = this.due(entry, level.policy);
+        if (error) expired.push([entry, error]);
+        else next = Math.min(next, entry.wakeAt);
       }
     }
     // Rejecting settles replies, which may reach back into the queue: only after the scan.
