@@ -77,6 +77,12 @@ class Reader {
     const start = this.delimited();
     return this.buf.subarray(start, this.pos);
   }
+
+  /** A reader over an embedded message or packed field; this one moves past it. */
+  embedded(): Reader {
+    const start = this.delimited();
+    return new Reader(this.buf, start, this.pos);
+  }
 }
 
 /**
@@ -119,8 +125,7 @@ function readRequest(r: Reader): WireInferRequest {
 }
 
 function readInput(outer: Reader): WireInputTensor {
-  const start = outer.delimited();
-  const r = new Reader(outer.buf, start, outer.pos);
+  const r = outer.embedded();
   const input: WireInputTensor = {};
   while (r.pos < r.end) {
     const tag = r.uint32();
@@ -133,21 +138,18 @@ function readInput(outer: Reader): WireInputTensor {
     if (wireType !== WIRE_LEN) throw FALLBACK;
     if (field === 1) input.name = r.string();
     else if (field === 2) input.datatype = r.string();
-    else if (field === 3) readPackedDims(r, (input.shape ??= []));
+    else if (field === 3) readPackedDims(r.embedded(), (input.shape ??= []));
     else throw FALLBACK;
   }
   return input;
 }
 
-function readPackedDims(r: Reader, into: (string | number)[]): void {
-  const start = r.delimited();
-  const packed = new Reader(r.buf, start, r.pos);
+function readPackedDims(packed: Reader, into: (string | number)[]): void {
   while (packed.pos < packed.end) into.push(packed.int64());
 }
 
 function readOutput(outer: Reader): { name?: string } {
-  const start = outer.delimited();
-  const r = new Reader(outer.buf, start, outer.pos);
+  const r = outer.embedded();
   const output: { name?: string } = {};
   while (r.pos < r.end) {
     const tag = r.uint32();
