@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { status } from '@grpc/grpc-js';
-import * as ort from 'onnxruntime-node';
+import * as ort from '../src/runtime/onnxruntime';
 import { fp32Bytes, readFp32, startTestServer, type TestServer } from './support/server';
 import {
   bundledConfig, bundledModelBytes, expectRpcError, makeTempDir, removeDir, writeModelConfig, writeModelFile,

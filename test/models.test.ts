@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as ort from 'onnxruntime-node';
+import * as ort from '../src/runtime/onnxruntime';
 import { generateModels } from '../scripts/make-models';
 import { readInitializers, stockScorerReference } from './support/onnx-weights';
 

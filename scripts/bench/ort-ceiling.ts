@@ -3,7 +3,7 @@
  * server's session options, one run after another at each batch size, no gRPC, no queue,
  * no worker thread.
  */
-import * as ort from 'onnxruntime-node';
+import * as ort from '../../src/runtime/onnxruntime';
 import { performance } from 'node:perf_hooks';
 import { summarize } from './latency-recorder';
 import { MODEL_FILE } from './protocol';

@@ -3,7 +3,7 @@
  * its thread for the whole run, never stalls the gRPC event loop.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import * as ort from 'onnxruntime-node';
+import * as ort from './onnxruntime';
 import { performance } from 'node:perf_hooks';
 import { createWithFallback, NoProviderError } from './provider-fallback';
 import type { IoMetadata, RunRequest, SessionWorkerData, WireTensor, WorkerReply } from './worker-protocol';
