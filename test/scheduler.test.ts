@@ -69,6 +69,7 @@ function config(maxBatchSize: number, batching: Partial<DynamicBatching> | undef
       priorityQueuePolicy: new Map(),
       ...batching,
     },
+    warmup: [],
   };
 }
 

@@ -17,6 +17,7 @@ const config: ModelConfig = {
   instanceCount: 1,
   instanceKind: 'KIND_AUTO',
   dynamicBatching: undefined,
+  warmup: [],
 };
 
 const a = (rows: number, width: number): Tensor => ({ name: 'a', datatype: 'FP32', shape: [rows, width], data: new Float32Array(rows * width) });

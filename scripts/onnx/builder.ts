@@ -36,6 +36,9 @@ export const attr = {
   float(name: string, f: number): onnx.IAttributeProto {
     return { name, type: onnx.AttributeProto.AttributeType.FLOAT, f };
   },
+  string(name: string, s: string): onnx.IAttributeProto {
+    return { name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(s) };
+  },
 };
 
 /** A node of the default (ai.onnx) domain. */

@@ -17,7 +17,7 @@ export interface MergedFeeds {
 const utf8 = new TextDecoder();
 
 /** Every job carries the same input names (validation guarantees it) and, within a batch, the same non-batch dims. */
-export function mergeInputs(jobs: readonly InferenceJob[], rows: number, batched: boolean): MergedFeeds {
+export function mergeInputs(jobs: readonly Pick<InferenceJob, 'inputs'>[], rows: number, batched: boolean): MergedFeeds {
   const feeds: Record<string, WireTensor> = {};
   const transfer: ArrayBuffer[] = [];
   for (const first of jobs[0].inputs) {
@@ -42,7 +42,7 @@ export function mergeInputs(jobs: readonly InferenceJob[], rows: number, batched
   return { feeds, transfer };
 }
 
-function inputNamed(job: InferenceJob, name: string): Tensor {
+function inputNamed(job: Pick<InferenceJob, 'inputs'>, name: string): Tensor {
   for (const t of job.inputs) if (t.name === name) return t;
   throw internal(`batched job lacks input '${name}'`);
 }

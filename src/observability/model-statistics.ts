@@ -36,11 +36,6 @@ export class ModelStatistics {
   computeOutput = new Duration();
   batchStats = new Map<number, BatchSizeStats>();
 
-  /** Forgets the warm-up run, so statistics count only what clients asked for. */
-  reset(): void {
-    Object.assign(this, new ModelStatistics());
-  }
-
   /** One model run of `batchSize` rows serving `requests` requests. */
   recordExecution(batchSize: number, requests: number, times: ExecutionTimes): void {
     this.executionCount++;

@@ -4,6 +4,8 @@
  * everything is checked here so later stages can trust it.
  */
 import { fromConfigType, type DataType } from '../tensor/datatype';
+import { isObject, nonNegativeInt, positiveInt, type Fail, type Json } from './config-json';
+import { parseModelWarmup, type WarmupSample } from './warmup-config';
 
 export interface TensorSpec {
   readonly name: string;
@@ -49,6 +51,8 @@ export interface ModelConfig {
   readonly instanceKind: string;
   /** Absent: one request per run. */
   readonly dynamicBatching: DynamicBatching | undefined;
+  /** Triton's model_warmup samples; empty: the automatic, best-effort warm-up. */
+  readonly warmup: readonly WarmupSample[];
 }
 
 export class ModelConfigError extends Error {
@@ -57,8 +61,6 @@ export class ModelConfigError extends Error {
     this.name = 'ModelConfigError';
   }
 }
-
-type Json = Record<string, unknown>;
 
 const PLATFORMS = new Set(['onnxruntime_onnx', '']);
 const BACKENDS = new Set(['onnxruntime', '']);
@@ -115,10 +117,11 @@ export function parseModelConfig(model: string, json: unknown, defaultMaxQueueSi
     instanceCount,
     instanceKind,
     dynamicBatching: c.dynamic_batching === undefined ? undefined : parseDynamicBatching(c.dynamic_batching, defaultMaxQueueSize, fail),
+    warmup: parseModelWarmup(c.model_warmup, fail),
   };
 }
 
-function parseTensorSpec(t: unknown, where: string, fail: (m: string) => never): TensorSpec {
+function parseTensorSpec(t: unknown, where: string, fail: Fail): TensorSpec {
   if (!isObject(t)) return fail(`${where} must be an object`);
   const spec = t as Json;
   if (typeof spec.name !== 'string' || spec.name === '') fail(`${where}.name must be a non-empty string`);
@@ -133,7 +136,7 @@ function parseTensorSpec(t: unknown, where: string, fail: (m: string) => never):
   return { name: spec.name as string, datatype: datatype as DataType, dims };
 }
 
-function parseVersionPolicy(value: unknown, fail: (m: string) => never): VersionPolicy {
+function parseVersionPolicy(value: unknown, fail: Fail): VersionPolicy {
   if (value === undefined) return { kind: 'latest', numVersions: 1 };
   if (!isObject(value)) return fail('version_policy must be an object');
   const v = value as Json;
@@ -149,7 +152,7 @@ function parseVersionPolicy(value: unknown, fail: (m: string) => never): Version
   return fail('version_policy must hold one of latest, all, specific');
 }
 
-function parseQueuePolicy(value: unknown, where: string, defaultMaxQueueSize: number, fail: (m: string) => never): QueuePolicy {
+function parseQueuePolicy(value: unknown, where: string, defaultMaxQueueSize: number, fail: Fail): QueuePolicy {
   const q = (value ?? {}) as Json;
   if (!isObject(q)) fail(`${where} must be an object`);
   const timeoutAction = q.timeout_action === undefined ? 'REJECT' : String(q.timeout_action);
@@ -163,7 +166,7 @@ function parseQueuePolicy(value: unknown, where: string, defaultMaxQueueSize: nu
   };
 }
 
-function parseDynamicBatching(value: unknown, defaultMaxQueueSize: number, fail: (m: string) => never): DynamicBatching {
+function parseDynamicBatching(value: unknown, defaultMaxQueueSize: number, fail: Fail): DynamicBatching {
   if (!isObject(value)) return fail('dynamic_batching must be an object');
   const d = value as Json;
   const preferred = d.preferred_batch_size === undefined ? [] : d.preferred_batch_size;
@@ -191,21 +194,4 @@ function parseDynamicBatching(value: unknown, defaultMaxQueueSize: number, fail:
     defaultQueuePolicy,
     priorityQueuePolicy: perLevel,
   };
-}
-
-function isObject(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** JSON from protobuf writes uint64 as strings, so accept both. */
-function nonNegativeInt(value: unknown, key: string, fail: (m: string) => never): number {
-  const n = typeof value === 'string' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) fail(`${key} must be an integer >= 0`);
-  return n as number;
-}
-
-function positiveInt(value: unknown, key: string, fail: (m: string) => never): number {
-  const n = nonNegativeInt(value, key, fail);
-  if (n < 1) fail(`${key} must be an integer >= 1`);
-  return n;
 }

@@ -7,13 +7,11 @@ import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from '../config/load';
 import type { Logger } from '../observability/logger';
 import { InstancePool } from '../runtime/instance-pool';
-import type { Tensor } from '../tensor/tensor';
 import { completeConfig } from './auto-config';
 import { discoverModels, MODEL_FILE, selectVersions, type DiscoveredModel } from './discover';
 import { parseModelConfig, type QueuePolicy } from './model-config';
 import { ModelVersion } from './model-version';
-import { validateRequest } from '../dataplane/validate-request';
-import { warmupInputs } from './warmup';
+import { warmUp } from './warmup';
 
 export interface ModelEntry {
   readonly name: string;
@@ -100,12 +98,11 @@ export class ModelRepository {
         maxBatchSize: this.config.defaultMaxBatchSize,
         maxQueueSize: this.config.defaultMaxQueueSize,
       });
+      await warmUp(config, model.dir, pool.instances, this.log, version);
       const loaded = new ModelVersion(model.name, version, config, pool, this.defaultQueuePolicy);
-      await warmUp(loaded);
-      loaded.stats.reset();
       loaded.state = 'READY';
       this.log.info(
-        { model: model.name, version, provider: session.provider, instances: pool.size, max_batch_size: config.maxBatchSize, dynamic_batching: config.dynamicBatching !== undefined, ms: Math.round(performance.now() - started) },
+        { model: model.name, version, provider: session.provider, instances: pool.size, max_batch_size: config.maxBatchSize, dynamic_batching: config.dynamicBatching !== undefined, warmup_samples: config.warmup.map((w) => w.name), ms: Math.round(performance.now() - started) },
         'model version ready',
       );
       return loaded;
@@ -114,25 +111,4 @@ export class ModelRepository {
       throw err;
     }
   }
-}
-
-/** One inference through the real scheduler, so the first client request pays no first-run cost. */
-function warmUp(model: ModelVersion): Promise<Tensor[]> {
-  const inputs = warmupInputs(model.config);
-  const { rows, shapeKey, outputs } = validateRequest(model.config, inputs, []);
-  return new Promise<Tensor[]>((resolve, reject) =>
-    model.scheduler.submit({
-      inputs,
-      rows,
-      shapeKey,
-      outputs,
-      priority: 1,
-      acceptedAt: performance.now(),
-      deadlineAt: undefined,
-      timeoutMicros: undefined,
-      cancellation: undefined,
-      resolve,
-      reject,
-    }),
-  );
 }

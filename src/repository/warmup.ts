@@ -1,15 +1,60 @@
-import { allocate, isNumeric } from '../tensor/datatype';
-import { elementCount, type Tensor } from '../tensor/tensor';
+/**
+ * Runs a version's warm-up on every instance before it takes traffic, straight on the
+ * instances (not through the scheduler), so nothing of it reaches ModelStatistics.
+ * Configured samples (model_warmup) must succeed; the automatic warm-up is a best effort.
+ */
+import { mergeInputs } from '../batching/merge';
+import type { Logger } from '../observability/logger';
+import type { ModelInstance } from '../runtime/model-instance';
+import type { Tensor } from '../tensor/tensor';
 import type { ModelConfig } from './model-config';
+import { automaticWarmupInputs, sampleInputs } from './warmup-inputs';
 
-/** One row of zeros (empty strings for BYTES) per input, variable dims taken as 1. */
-export function warmupInputs(config: ModelConfig): Tensor[] {
+interface PreparedSample {
+  readonly name: string;
+  readonly runs: number;
+  readonly rows: number;
+  readonly inputs: readonly Tensor[];
+}
+
+/** The one thing warm-up needs of an instance. */
+export type WarmupTarget = Pick<ModelInstance, 'run'>;
+
+export async function warmUp(config: ModelConfig, modelDir: string, instances: readonly WarmupTarget[], log: Logger, version: number): Promise<void> {
   const batched = config.maxBatchSize > 0;
-  return config.inputs.map((spec): Tensor => {
-    const dims = spec.dims.map((d) => (d === -1 ? 1 : d));
-    const shape = batched ? [1, ...dims] : dims;
-    const count = elementCount(shape);
-    const data = isNumeric(spec.datatype) ? allocate(spec.datatype, count) : Array.from({ length: count }, () => new Uint8Array(0));
-    return { name: spec.name, datatype: spec.datatype, shape, data };
-  });
+  if (config.warmup.length === 0) {
+    const sample = { name: 'automatic', runs: 1, rows: 1, inputs: automaticWarmupInputs(config) };
+    try {
+      await Promise.all(instances.map((instance) => runSamples(instance, [sample], config, batched)));
+    } catch (err) {
+      // Variable dims fed as 1 are not always valid input (a reflect Pad, a window wider than 1):
+      // the model may still be perfectly servable, so the version serves without the warm-up.
+      log.warn(
+        { model: config.name, version, reason: (err as Error).message },
+        'automatic warm-up failed; serving without it (set model_warmup in config.json to warm up with valid inputs)',
+      );
+    }
+    return;
+  }
+  const samples: PreparedSample[] = [];
+  for (const sample of config.warmup) {
+    samples.push({ name: sample.name, runs: sample.runs, rows: sample.batchSize, inputs: await sampleInputs(config, modelDir, sample) });
+  }
+  await Promise.all(instances.map((instance) => runSamples(instance, samples, config, batched)));
+}
+
+/** The samples in order on one instance; the first failure names its sample. */
+async function runSamples(instance: WarmupTarget, samples: readonly PreparedSample[], config: ModelConfig, batched: boolean): Promise<void> {
+  const outputs = config.outputs.map((o) => o.name);
+  for (const sample of samples) {
+    for (let run = 0; run < sample.runs; run++) {
+      // A fresh merge per run: the worker takes the merged buffers by transfer.
+      const { feeds, transfer } = mergeInputs([sample], sample.rows, batched);
+      try {
+        await instance.run(feeds, outputs, transfer);
+      } catch (err) {
+        throw new Error(`warm-up sample '${sample.name}' failed: ${(err as Error).message}`);
+      }
+    }
+  }
 }

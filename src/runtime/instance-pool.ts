@@ -5,7 +5,7 @@ import type { SessionWorkerData } from './worker-protocol';
 export class InstancePool {
   private readonly idle: ModelInstance[];
 
-  private constructor(private readonly instances: readonly ModelInstance[], readonly session: LoadedSession) {
+  private constructor(readonly instances: readonly ModelInstance[], readonly session: LoadedSession) {
     this.idle = [...instances];
   }
 

@@ -1,6 +1,7 @@
 /** Domain objects -> ModelConfigResponse and ModelStatisticsResponse messages. */
 import type { Duration } from '../observability/model-statistics';
 import type { ModelConfig, QueuePolicy } from '../repository/model-config';
+import type { WarmupSample } from '../repository/warmup-config';
 import type { ModelVersion } from '../repository/model-version';
 import { toConfigType } from '../tensor/datatype';
 
@@ -38,7 +39,16 @@ export function modelConfigMessage(config: ModelConfig): Record<string, unknown>
         priority_queue_policy: Object.fromEntries([...db.priorityQueuePolicy].map(([level, p]) => [level, policy(p)])),
       },
     }),
+    ...(config.warmup.length > 0 && { model_warmup: config.warmup.map(warmupMessage) }),
   };
+}
+
+function warmupMessage(sample: WarmupSample): Record<string, unknown> {
+  const inputs = sample.inputs.map(({ name, datatype, dims, data }) => {
+    const source = data.kind === 'file' ? { input_data_file: data.file } : data.kind === 'zero' ? { zero_data: true } : { random_data: true };
+    return [name, { data_type: toConfigType(datatype), dims, ...source }];
+  });
+  return { name: sample.name, batch_size: sample.batchSize, count: sample.runs, inputs: Object.fromEntries(inputs) };
 }
 
 const duration = (d: Duration) => ({ count: d.count, ns: Math.round(d.ns) });

@@ -4,7 +4,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import * as path from 'node:path';
 import { startServer, type RunningServer } from '../../src/app';
 import { loadConfig, type ServerConfig } from '../../src/config/load';
-import { createLogger } from '../../src/observability/logger';
+import { createLogger, type Logger } from '../../src/observability/logger';
 import { LOADER_OPTIONS } from '../../src/transport/protos';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -30,9 +30,10 @@ export function testConfig(env: NodeJS.ProcessEnv = {}): ServerConfig {
   return loadConfig([], { MODEL_REPOSITORY: MODELS_DIR, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'silent', ...env });
 }
 
-export async function startTestServer(env: NodeJS.ProcessEnv = {}): Promise<TestServer> {
+/** `log` replaces the silent logger, for tests that read what the server logs. */
+export async function startTestServer(env: NodeJS.ProcessEnv = {}, log?: Logger): Promise<TestServer> {
   const config = testConfig(env);
-  const server = await startServer(config, createLogger(config.logLevel));
+  const server = await startServer(config, log ?? createLogger(config.logLevel));
   const client = createClient(server.port);
   return {
     server,
