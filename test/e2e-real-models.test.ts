@@ -118,10 +118,8 @@ describe('e2e: third-party ONNX models served from a bare <name>/1/model.onnx', 
   ];
   const zeroState = () => new Float32Array(2 * 64);
 
-  // KNOWN FAILURE until the automatic warm-up is best effort (being changed on main): silero_vad's
-  // tests below fail today only because the load-time warm-up feeds every variable dim as 1, and a
-  // 1-sample chunk fails inside the model ("Pad reflect requires axis length >= 2 after slicing"),
-  // which fails the load. The model serves real chunks correctly, so its tests expect it to serve.
+  // silero_vad's automatic warm-up fails at load (a 1-sample chunk: "Pad reflect requires axis
+  // length >= 2 after slicing"); the automatic warm-up is a best effort, so the model serves anyway.
 
   describe('auto-configured from the ONNX file alone', () => {
     for (const model of MODEL_NAMES) {
@@ -177,7 +175,6 @@ describe('e2e: third-party ONNX models served from a bare <name>/1/model.onnx', 
   });
 
   describe('silero_vad: Silero VAD v4, sr INT64 scalar and LSTM state h, c, no batch dimension', () => {
-    // KNOWN FAILURE until the automatic warm-up is best effort (see above).
     it('answers a 512-sample chunk at sr=16000 from zero state with the probability and state ONNX Runtime computes', async () => {
       const audio = syntheticSpeech(301, VAD_CHUNK);
       const { served, expected } = await inferBoth('silero_vad', vadFeeds(audio, zeroState(), zeroState()));
@@ -185,7 +182,6 @@ describe('e2e: third-party ONNX models served from a bare <name>/1/model.onnx', 
       expectSameOutputs('silero_vad', served, expected);
     });
 
-    // KNOWN FAILURE until the automatic warm-up is best effort (see above).
     it('carries state: the next chunk, sent with the hn and cn the server returned, matches ONNX Runtime carrying its own', async () => {
       const audio = syntheticSpeech(302, 2 * VAD_CHUNK);
       const [chunk1, chunk2] = [audio.slice(0, VAD_CHUNK), audio.slice(VAD_CHUNK)];
