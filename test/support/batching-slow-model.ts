@@ -1,6 +1,6 @@
 /**
- * A deliberately slow ONNX model for batching tests, and a throw-away model repository to
- * serve it under several configurations.
+ * A deliberately slow ONNX model for batching tests, sized on this machine, and a throw-away
+ * model repository to serve it under several configurations.
  *
  * slow: x FLOAT [batch, 8] -> y FLOAT [batch, 4], y = x @ W1 exactly (row by row).
  * The slowness is a chain of [N,N] x [N,N] MatMuls (with Tanh between) seeded by
@@ -11,6 +11,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as ort from '../../src/runtime/onnxruntime';
 import { DataType, attr, floatTensor, node, serializeModel, valueInfo } from '../../scripts/onnx/builder';
 import { gaussianArray } from '../../scripts/onnx/prng';
 
@@ -63,6 +65,50 @@ export function slowModelBytes(size: number, steps: number): Uint8Array {
     ],
     nodes,
   });
+}
+
+/** Side of the chain's square MatMuls: a few milliseconds a step on one core of today's CPUs. */
+const SLOW_SIZE = 512;
+/** The run time the slow model is sized for on the machine running the suite. */
+export const SLOW_TARGET_MS = 120;
+
+/**
+ * TEST_SLOW_MODEL_COST multiplies the chain's length after it is sized (default 1): 0.25 and 4
+ * stand in for a 4x faster and a 4x slower machine than the one that sized it. Tests read the run
+ * time the server reports (statistics' compute_infer) rather than assume the target.
+ */
+export function slowModelCost(): number {
+  const raw = process.env.TEST_SLOW_MODEL_COST ?? '1';
+  const cost = Number(raw);
+  if (!(cost > 0)) throw new Error(`TEST_SLOW_MODEL_COST must be a number above 0, not '${raw}'`);
+  return cost;
+}
+
+let sized: Promise<Uint8Array> | undefined;
+
+/**
+ * The slow model sized so that one run takes about SLOW_TARGET_MS here (times the cost knob):
+ * a short chain is timed in-process with the server's session settings (one intra-op thread),
+ * and the chain lengthened to match. Sized once per test process.
+ */
+export function sizedSlowModel(): Promise<Uint8Array> {
+  sized ??= (async () => {
+    const probeSteps = 8;
+    const session = await ort.InferenceSession.create(slowModelBytes(SLOW_SIZE, probeSteps), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+    const feeds = { x: new ort.Tensor('float32', new Float32Array(SLOW_FEATURES), [1, SLOW_FEATURES]) };
+    await session.run(feeds);
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      await session.run(feeds);
+      times.push(performance.now() - started);
+    }
+    await session.release();
+    const perStepMs = times.sort((a, b) => a - b)[2] / probeSteps;
+    const steps = Math.max(1, Math.round((SLOW_TARGET_MS / perStepMs) * slowModelCost()));
+    return slowModelBytes(SLOW_SIZE, steps);
+  })();
+  return sized;
 }
 
 export interface TempModel {
