@@ -145,8 +145,9 @@ describe('policy-queue', () => {
     });
 
     it('DELAY: a delayed job is still rejected when its gRPC deadline passes', async () => {
+      // The deadline lies far past the check, so even a stalled event loop sees the job delayed first.
       const { queue } = makeQueue([policy({ defaultTimeoutMicros: 10_000, timeoutAction: 'DELAY' })]);
-      const job = add(queue, 'a', { deadlineAt: performance.now() + 50 });
+      const job = add(queue, 'a', { deadlineAt: performance.now() + 300 });
       await sleep(25);
       expect(entryOf(queue, 'a').delayed).to.equal(true);
       await job.settled;
@@ -173,7 +174,8 @@ describe('policy-queue', () => {
     });
 
     it('a request timeout is ignored when the level has a timeout and forbids overrides', async () => {
-      const { queue } = makeQueue([policy({ defaultTimeoutMicros: 80_000, allowTimeoutOverride: false })]);
+      // The level's timeout lies far past the check, so a stalled event loop cannot reach both.
+      const { queue } = makeQueue([policy({ defaultTimeoutMicros: 300_000, allowTimeoutOverride: false })]);
       const job = add(queue, 'a', { timeoutMicros: 5_000 });
       await sleep(30);
       expect(job.outcome.rejected).to.equal(undefined);
