@@ -129,6 +129,8 @@ export async function expectRpcError(call: Promise<unknown>, code: grpc.status, 
 
 export interface HealthClient {
   check(service: string): Promise<string>;
+  /** Health.Watch: every status the server streams for `service`, as it comes. */
+  watch(service: string, onStatus: (status: string) => void): grpc.ClientReadableStream<{ status?: string }>;
   close(): void;
 }
 
@@ -138,12 +140,18 @@ export function createHealthClient(port: number): HealthClient {
   type Ctor = new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client;
   const pkg = grpc.loadPackageDefinition(definition) as unknown as { grpc: { health: { v1: { Health: Ctor } } } };
   const raw = new pkg.grpc.health.v1.Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  const check = (raw as unknown as Record<string, (...args: unknown[]) => unknown>).Check;
+  // Methods are attached dynamically by grpc-js from the proto; index them by name.
+  const methods = raw as unknown as Record<string, (...args: unknown[]) => unknown>;
   return {
     check: (service: string) =>
       new Promise<string>((resolve, reject) => {
-        check.call(raw, { service }, (err: grpc.ServiceError | null, res: { status?: string }) => (err ? reject(err) : resolve(res.status ?? 'UNKNOWN')));
+        methods.Check.call(raw, { service }, (err: grpc.ServiceError | null, res: { status?: string }) => (err ? reject(err) : resolve(res.status ?? 'UNKNOWN')));
       }),
+    watch: (service: string, onStatus: (status: string) => void) => {
+      const call = methods.Watch.call(raw, { service }) as grpc.ClientReadableStream<{ status?: string }>;
+      call.on('data', (res: { status?: string }) => onStatus(res.status ?? 'UNKNOWN'));
+      return call;
+    },
     close: () => raw.close(),
   };
 }
