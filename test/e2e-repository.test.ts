@@ -3,6 +3,8 @@
  * that contradicts its model. One temporary repository holds every case; one real server serves it.
  */
 import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import * as ort from '../src/runtime/onnxruntime';
 import { fp32Bytes, readFp32, startTestServer, type TestServer } from './support/server';
@@ -54,6 +56,8 @@ describe('e2e: model repository', function () {
     writeModelConfig(repo, 'wrong_type', { ...features({ data_type: 'TYPE_INT32' }), name: 'wrong_type' });
     writeModelFile(repo, 'wrong_dims', 1, scorer);
     writeModelConfig(repo, 'wrong_dims', { ...features({ dims: [7] }), name: 'wrong_dims' });
+    writeModelFile(repo, 'broken_json', 1, scorer);
+    fs.writeFileSync(path.join(repo, 'broken_json', 'config.json'), '{ "max_batch_size": 64, }');
     t = await startTestServer({ MODEL_REPOSITORY: repo });
   });
   after(async () => {
@@ -188,6 +192,11 @@ describe('e2e: model repository', function () {
     it('keeps a model whose config declares the wrong dims from loading: ModelReady false', async () => {
       expect(await ready('wrong_dims')).to.equal(false);
       expect(t.server.repository.get('wrong_dims')?.failures.join('; ')).to.match(/'features'.*\[7\].*\[8\]/);
+    });
+
+    it('keeps a model whose config.json is not valid JSON from loading, and only that model', async () => {
+      expect(await ready('broken_json')).to.equal(false);
+      expect(t.server.repository.get('broken_json')?.failures.join('; ')).to.match(/^model 'broken_json' config\.json is not valid JSON: /);
     });
 
     it('makes ServerReady false, since not every model loaded', async () => {

@@ -7,6 +7,8 @@ export interface DiscoveredModel {
   readonly dir: string;
   /** Parsed config.json, or undefined when the folder has none (auto-config). */
   readonly configJson: unknown;
+  /** Why config.json could not be parsed: that model fails to load, the others still serve. */
+  readonly configError: string | undefined;
   /** Numeric version folders that hold a model.onnx, ascending. */
   readonly versions: readonly number[];
 }
@@ -32,14 +34,15 @@ export async function discoverModels(repository: string): Promise<DiscoveredMode
     }
     const configPath = path.join(dir, 'config.json');
     let configJson: unknown;
+    let configError: string | undefined;
     if (await exists(configPath)) {
       try {
         configJson = JSON.parse(await fs.readFile(configPath, 'utf8'));
       } catch (err) {
-        throw new Error(`model '${entry.name}' config.json is not valid JSON: ${(err as Error).message}`);
+        configError = `model '${entry.name}' config.json is not valid JSON: ${(err as Error).message}`;
       }
     }
-    models.push({ name: entry.name, dir, configJson, versions: versions.sort((a, b) => a - b) });
+    models.push({ name: entry.name, dir, configJson, configError, versions: versions.sort((a, b) => a - b) });
   }
   return models;
 }

@@ -61,6 +61,7 @@ export class ModelRepository {
     const entry: ModelEntry = { name: model.name, versions: new Map(), failures: [] };
     this.models.set(model.name, entry);
     try {
+      if (model.configError !== undefined) throw new Error(model.configError);
       const partial = parseModelConfig(model.name, model.configJson ?? {}, this.config.defaultMaxQueueSize);
       const versions = selectVersions(model.versions, partial.versionPolicy);
       if (versions.length === 0) throw new Error(`no version folder with ${MODEL_FILE} matches the version policy`);
