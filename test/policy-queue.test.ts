@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { performance } from 'node:perf_hooks';
 import { Cancellation } from '../src/batching/cancellation';
 import { InferenceError } from '../src/errors';
-import { PolicyQueue, type QueuedJob } from '../src/batching/policy-queue';
+import { EARLIEST_EXPIRY_MS, PolicyQueue, type QueuedJob } from '../src/batching/policy-queue';
 import type { QueuePolicy } from '../src/repository/model-config';
 import { fakeJob, policy, sleep, trackTimers, type FakeJob, type FakeJobOptions } from './support/batching-fakes';
 
@@ -124,7 +124,7 @@ describe('policy-queue', () => {
       const job = add(queue, 'a');
       await job.settled;
       expectCode(job.outcome.rejected, 'DEADLINE_EXCEEDED');
-      expect(job.outcome.settledAt! - started).to.be.at.least(18);
+      expect(job.outcome.settledAt! - started).to.be.at.least(20 - EARLIEST_EXPIRY_MS);
       expect(queue.size).to.equal(0);
       expect(removed()).to.equal(1);
     });
@@ -161,7 +161,7 @@ describe('policy-queue', () => {
       const job = add(queue, 'a', { timeoutMicros: 20_000 });
       await job.settled;
       expectCode(job.outcome.rejected, 'DEADLINE_EXCEEDED');
-      expect(job.outcome.settledAt! - started).to.be.within(18, 1000);
+      expect(job.outcome.settledAt! - started).to.be.within(20 - EARLIEST_EXPIRY_MS, 1000);
     });
 
     it('a request timeout cannot lengthen the default', async () => {
