@@ -78,8 +78,8 @@ describe('e2e model versions with different files', function () {
       expectComputedBy(await infer('broken_newest', '2'), 2);
     });
 
-    it('answers a request pinned to version 3 with NOT_FOUND naming that version', async () => {
-      await expectRpcError(infer('broken_newest', '3'), status.NOT_FOUND, "'3'", "'broken_newest'");
+    it('answers a request pinned to version 3 with UNAVAILABLE naming that version and why it failed to load', async () => {
+      await expectRpcError(infer('broken_newest', '3'), status.UNAVAILABLE, "model 'broken_newest' version 3 failed to load: ", 'Protobuf parsing failed');
     });
 
     it('reports version 3 not ready, versions 1 and 2 and the model itself ready', async () => {

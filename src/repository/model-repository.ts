@@ -19,6 +19,8 @@ export interface ModelEntry {
   readonly versions: Map<number, ModelVersion>;
   /** Why a model or one of its versions failed to load, if it did. */
   readonly failures: string[];
+  /** Versions that failed to load, with the reason, so a request pinned to one hears why. */
+  readonly failedVersions: Map<number, string>;
 }
 
 export class ModelRepository {
@@ -58,7 +60,7 @@ export class ModelRepository {
   }
 
   private async loadModel(model: DiscoveredModel): Promise<void> {
-    const entry: ModelEntry = { name: model.name, versions: new Map(), failures: [] };
+    const entry: ModelEntry = { name: model.name, versions: new Map(), failures: [], failedVersions: new Map() };
     this.models.set(model.name, entry);
     try {
       if (model.configError !== undefined) throw new Error(model.configError);
@@ -71,6 +73,7 @@ export class ModelRepository {
             entry.versions.set(version, await this.loadVersion(model, version, partial));
           } catch (err) {
             entry.failures.push(`version ${version}: ${(err as Error).message}`);
+            entry.failedVersions.set(version, (err as Error).message);
             this.log.error({ model: model.name, version, err: (err as Error).message }, 'model version failed to load');
           }
         }),

@@ -16,13 +16,18 @@ export class Router {
     if (version !== '') {
       if (!/^[0-9]+$/.test(version)) throw invalidArgument(`model version '${version}' is not a number`);
       const chosen = entry.versions.get(Number(version));
+      const failure = entry.failedVersions.get(Number(version));
+      if (failure !== undefined) throw unavailable(`model '${modelName}' version ${version} failed to load: ${failure}`);
       if (!chosen) throw notFound(`unknown version '${version}' of model '${modelName}'`);
       if (!chosen.ready) throw unavailable(`model '${modelName}' version ${version} is not ready`);
       return chosen;
     }
     let latest: ModelVersion | undefined;
     for (const v of entry.versions.values()) if (v.ready && (!latest || v.version > latest.version)) latest = v;
-    if (!latest) throw unavailable(`model '${modelName}' has no ready version`);
+    if (!latest) {
+      const why = entry.failures.length > 0 ? `: ${entry.failures.join('; ')}` : '';
+      throw unavailable(`model '${modelName}' has no ready version${why}`);
+    }
     return latest;
   }
 
