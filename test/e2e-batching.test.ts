@@ -310,26 +310,27 @@ describe('e2e dynamic batching', function () {
 
   describe('(f) instance_group count', () => {
     it('runs two single-request batches in parallel on two instances', async () => {
-      const runTwo = async (model: string): Promise<{ gap: number; d: Stats }> => {
+      // The server's own queue times tell: the client's receive times move with how busy the
+      // test process's event loop is, which serves the client as well as the server here.
+      const runTwo = async (model: string): Promise<Stats> => {
         const before = await stats(model);
         const [a, b] = await Promise.all([slow(model, 40, 1), slow(model, 41, 1)]);
         expectSlowAnswer(a, 40, 1);
         expectSlowAnswer(b, 41, 1);
-        return { gap: Math.abs(a.doneAt - b.doneAt), d: statsDelta(await stats(model), before) };
+        return statsDelta(await stats(model), before);
       };
       const one = await runTwo('slow_single');
       const two = await runTwo('slow_pair');
-      const run = inferMs(one.d);
-      const report = `one instance: gap ${one.gap.toFixed(0)} ms; two: gap ${two.gap.toFixed(0)} ms; run ${run.toFixed(0)} ms`;
-      expect(one.d.executionCount).to.equal(2);
-      expect(two.d.executionCount).to.equal(2);
-      // One instance: the second request waits for the first run, and finishes a run later.
-      expect(one.d.queue.ns / 1e6, `time queued, ${report}`).to.be.at.least(0.6 * run);
-      expect(one.gap, report).to.be.at.least(0.6 * run);
-      // Two instances: neither waits, both runs start at once and end together, even when two
-      // CPU-bound runs share one core (a 2-vCPU machine with other work on it).
-      expect(two.d.queue.ns / two.d.queue.count / 1e6, `mean time queued, ${report}`).to.be.below(0.2 * run);
-      expect(two.gap, report).to.be.below(0.5 * run);
+      const run = inferMs(one);
+      const queuedMs = (d: Stats) => d.queue.ns / 1e6;
+      const report = `queued in all: one instance ${queuedMs(one).toFixed(0)} ms, two ${queuedMs(two).toFixed(0)} ms; run ${run.toFixed(0)} ms`;
+      expect(one.executionCount).to.equal(2);
+      expect(two.executionCount).to.equal(2);
+      // One instance: the second request waits for the first run.
+      expect(queuedMs(one), report).to.be.at.least(0.6 * run);
+      // Two instances: neither waits; both runs start at once. (When they end depends on free
+      // cores: on a loaded 2-vCPU machine two CPU-bound runs may not overlap much.)
+      expect(queuedMs(two), report).to.be.below(0.2 * run);
     });
   });
 
