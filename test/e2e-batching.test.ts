@@ -9,12 +9,12 @@ import { expect } from 'chai';
 import { status } from '@grpc/grpc-js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { EARLIEST_EXPIRY_MS } from '../src/batching/policy-queue';
 import { MODELS_DIR, startTestServer, type TestServer } from './support/server';
 import { removeTempRepository, sizedSlowModel, slowReference, SLOW_FEATURES, writeTempRepository, type TempModel } from './support/batching-slow-model';
 import { infer, maxAbsDiff, rowsOf, startInfer, inferRequest, statistics, statsDelta, type InferOptions, type Outcome, type Stats } from './support/batching-client';
 import { readInitializers, stockScorerReference } from './support/onnx-weights';
+import { waitFor } from './support/wait-for';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -89,16 +89,9 @@ describe('e2e dynamic batching', function () {
   const stats = (model: string): Promise<Stats> => statistics(t.client, model);
   const inferMs = (d: Stats): number => d.computeInfer.ns / Math.max(1, d.computeInfer.count) / 1e6;
 
-  /** Polls the model's statistics (as a delta from `before`) until `done` holds; fails after `limitMs`. */
-  async function statsWhen(model: string, before: Stats, done: (d: Stats) => boolean, limitMs: number): Promise<Stats> {
-    const until = performance.now() + limitMs;
-    for (;;) {
-      const d = statsDelta(await stats(model), before);
-      if (done(d)) return d;
-      if (performance.now() > until) throw new Error(`statistics of ${model} never got there in ${limitMs} ms: ${JSON.stringify({ ...d, batches: [...d.batches] })}`);
-      await sleep(1);
-    }
-  }
+  /** The model's statistics as a delta from `before`, once `done` holds for it. */
+  const statsWhen = (model: string, before: Stats, done: (d: Stats) => boolean, limitMs: number): Promise<Stats> =>
+    waitFor(`statistics of ${model}`, async () => statsDelta(await stats(model), before), done, limitMs);
 
   describe('(a) mixed requests on stock_scorer', () => {
     const REQUESTS = 40;

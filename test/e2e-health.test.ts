@@ -8,11 +8,11 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { INFERENCE_SERVICE } from '../src/transport/server';
 import { removeTempRepository, sizedSlowModel, slowModelCost, SLOW_FEATURES, SLOW_TARGET_MS, writeTempRepository } from './support/batching-slow-model';
 import { createHealthClient, type HealthClient } from './support/e2e-helpers';
 import { createClient, REPO_ROOT, startTestServer, type InferenceClient, type TestServer } from './support/server';
+import { waitFor } from './support/wait-for';
 
 const PROBE = path.join(REPO_ROOT, '..', 'shared', 'clients', 'bin', 'grpc_health_probe');
 /** How long the warm-up should hold the load: far longer than the checks made during it. */
@@ -29,14 +29,8 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Polls until `ready()` holds; fails with `what` after `limitMs`. */
-async function until(what: string, ready: () => boolean | Promise<boolean>, limitMs = 20_000): Promise<void> {
-  const deadline = performance.now() + limitMs;
-  while (!(await ready())) {
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${limitMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+/** Waits until `ready()` holds. */
+const until = (what: string, ready: () => boolean | Promise<boolean>): Promise<boolean> => waitFor(what, ready, (yes) => yes);
 
 const accepts = (port: number): Promise<boolean> =>
   new Promise((resolve) => {

@@ -13,7 +13,8 @@ import { expect } from 'chai';
 import { status, type MethodDefinition } from '@grpc/grpc-js';
 import { loadInferenceService } from '../src/transport/protos';
 import { statistics, statsDelta, type Stats } from './support/batching-client';
-import { affineModel, affineRequest, serveRepository, valuesOf, waitFor, type RepositoryServer } from './support/generated-models';
+import { affineModel, affineRequest, serveRepository, valuesOf, type RepositoryServer } from './support/generated-models';
+import { waitFor } from './support/wait-for';
 import { rawUnary, type RawGrpcAnswer } from './support/raw-grpc';
 
 const MODEL_INFER = '/inference.GRPCInferenceService/ModelInfer';

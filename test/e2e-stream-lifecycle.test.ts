@@ -7,7 +7,8 @@
 import { expect } from 'chai';
 import { status, type ClientDuplexStream } from '@grpc/grpc-js';
 import { maxAbsDiff, startInfer, statistics, statsDelta, type Stats } from './support/batching-client';
-import { affineModel, affineReference, affineRequest, serveRepository, valuesOf, waitFor, type AffineOutput, type RepositoryServer } from './support/generated-models';
+import { affineModel, affineReference, affineRequest, serveRepository, valuesOf, type AffineOutput, type RepositoryServer } from './support/generated-models';
+import { waitFor } from './support/wait-for';
 import { createClient, type InferenceClient } from './support/server';
 
 const WIDTH = 4;

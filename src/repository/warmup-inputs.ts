@@ -5,6 +5,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { allocate, elementSize, isNumeric, type NumericDataType } from '../tensor/datatype';
+import { mulberry32 } from '../tensor/seeded-random';
 import { elementCount, type Tensor } from '../tensor/tensor';
 import { ModelConfigError, type ModelConfig, type TensorSpec } from './model-config';
 import { WARMUP_FOLDER, type WarmupInput, type WarmupSample } from './warmup-config';
@@ -109,16 +110,4 @@ function element(datatype: NumericDataType, r: number): number {
   // Half-precision bit patterns in [0.5, 1) (exponent -1, random mantissa); 0 stays 0.
   if (datatype === 'FP16') return r === 0 ? 0 : 0x3800 | Math.floor(r * 1024);
   return r < 0.5 ? 0 : 1;
-}
-
-/** A small seeded generator: the same sample always warms up with the same values. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

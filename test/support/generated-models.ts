@@ -2,7 +2,6 @@
  * Tiny models generated on the fly, whose every answer a test can compute by hand, and the
  * plumbing to serve them: a throw-away repository (any versions, any config.json) behind a real server.
  */
-import { expect } from 'chai';
 import { DataType, floatTensor, node, serializeModel, valueInfo, type Dim } from '../../scripts/onnx/builder';
 import { makeTempDir, removeDir, writeModelConfig, writeModelFile } from './e2e-helpers';
 import { fp32Bytes, startTestServer, type TestServer } from './server';
@@ -95,22 +94,4 @@ export async function serveRepository(models: readonly RepositoryModel[], env: N
     removeDir(repo);
     throw err;
   }
-}
-
-/**
- * Polls `probe` until it returns a value `done` accepts, and returns that value. The timeout is
- * only a safety net for a broken server: nothing here assumes how fast the machine is.
- */
-export async function waitFor<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const giveUpAt = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > giveUpAt) expect.fail(`gave up after ${timeoutMs} ms waiting for ${what}; last seen ${JSON.stringify(value, mapsAsEntries)}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-function mapsAsEntries(_key: string, value: unknown): unknown {
-  return value instanceof Map ? [...value] : value;
 }
