@@ -46,14 +46,13 @@ export function parseModelWarmup(value: unknown, fail: Fail): WarmupSample[] {
 
 function parseSample(value: unknown, where: string, fail: Fail): WarmupSample {
   if (!isObject(value)) return fail(`${where} must be an object`);
-  const s = value;
-  if (typeof s.name !== 'string' || s.name === '') fail(`${where}.name must be a non-empty string`);
-  const name = s.name as string;
+  if (typeof value.name !== 'string' || value.name === '') fail(`${where}.name must be a non-empty string`);
+  const name = value.name as string;
   const at = `model_warmup sample '${name}'`;
-  const batchSize = s.batch_size === undefined ? 1 : positiveInt(s.batch_size, `${at} batch_size`, fail);
-  const count = s.count === undefined ? 0 : nonNegativeInt(s.count, `${at} count`, fail);
-  if (!isObject(s.inputs) || Object.keys(s.inputs).length === 0) fail(`${at} inputs must be an object keyed by input name`);
-  const inputs = Object.entries(s.inputs as Json).map(([input, spec]) => parseInput(input, spec, `${at} input '${input}'`, fail));
+  const batchSize = value.batch_size === undefined ? 1 : positiveInt(value.batch_size, `${at} batch_size`, fail);
+  const count = value.count === undefined ? 0 : nonNegativeInt(value.count, `${at} count`, fail);
+  if (!isObject(value.inputs) || Object.keys(value.inputs).length === 0) fail(`${at} inputs must be an object keyed by input name`);
+  const inputs = Object.entries(value.inputs as Json).map(([input, spec]) => parseInput(input, spec, `${at} input '${input}'`, fail));
   return { name, batchSize, runs: Math.max(1, count), inputs };
 }
 
