@@ -64,7 +64,7 @@ function fromMetadata(kind: string, m: IoMetadata, maxBatchSize: number, fail: (
 }
 
 /** A config dim may narrow a variable model dim, never contradict a fixed one. */
-function dimsCompatible(config: readonly number[], model: readonly number[]): boolean {
+export function dimsCompatible(config: readonly number[], model: readonly number[]): boolean {
   if (config.length !== model.length) return false;
   return config.every((d, i) => model[i] === -1 || d === -1 || d === model[i]);
 }

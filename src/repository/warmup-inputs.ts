@@ -4,9 +4,11 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { splitBytesElements } from '../tensor/bytes-elements';
 import { allocate, elementSize, isNumeric, type NumericDataType } from '../tensor/datatype';
 import { mulberry32 } from '../tensor/seeded-random';
 import { elementCount, type Tensor } from '../tensor/tensor';
+import { dimsCompatible } from './auto-config';
 import { ModelConfigError, type ModelConfig, type TensorSpec } from './model-config';
 import { WARMUP_FOLDER, type WarmupInput, type WarmupSample } from './warmup-config';
 
@@ -49,8 +51,7 @@ export async function sampleInputs(config: ModelConfig, modelDir: string, sample
 
 function checkAgainstSpec(input: WarmupInput, spec: TensorSpec, fail: (m: string) => never): void {
   if (input.datatype !== spec.datatype) fail(`input '${input.name}' is ${input.datatype} here but ${spec.datatype} in the model`);
-  const fits = input.dims.length === spec.dims.length && input.dims.every((d, i) => spec.dims[i] === -1 || spec.dims[i] === d);
-  if (!fits) fail(`input '${input.name}' dims [${input.dims.join(',')}] do not fit the model's [${spec.dims.join(',')}]`);
+  if (!dimsCompatible(input.dims, spec.dims)) fail(`input '${input.name}' dims [${input.dims.join(',')}] do not fit the model's [${spec.dims.join(',')}]`);
 }
 
 async function readFile(file: string, fail: (m: string) => never): Promise<Uint8Array> {
@@ -72,24 +73,15 @@ function fromFile(input: WarmupInput, shape: number[], batchSize: number, bytes:
     for (let row = 0; row < batchSize; row++) target.set(bytes, row * expected);
     return { name: input.name, datatype: input.datatype, shape, data };
   }
-  const elements = lengthPrefixed(bytes) ?? fail(`input_data_file ${file} is not a list of 4-byte little-endian lengths each followed by its bytes`);
-  if (elements.length !== rowElements) fail(`input_data_file ${file} holds ${elements.length} BYTES elements; [${input.dims.join(',')}] needs ${rowElements}`);
+  let elements: Uint8Array[];
+  try {
+    elements = splitBytesElements(`input '${input.name}' input_data_file ${file}`, rowElements, bytes, 'the file');
+  } catch (err) {
+    return fail((err as Error).message);
+  }
   const data: Uint8Array[] = [];
   for (let row = 0; row < batchSize; row++) data.push(...elements);
   return { name: input.name, datatype: input.datatype, shape, data };
-}
-
-function lengthPrefixed(bytes: Uint8Array): Uint8Array[] | undefined {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const elements: Uint8Array[] = [];
-  for (let at = 0; at < bytes.length; ) {
-    if (at + 4 > bytes.length) return undefined;
-    const length = view.getUint32(at, true);
-    if (at + 4 + length > bytes.length) return undefined;
-    elements.push(bytes.subarray(at + 4, at + 4 + length));
-    at += 4 + length;
-  }
-  return elements;
 }
 
 /** A tensor whose numeric elements come from `next()` in [0, 1): floats as they are, integers and BOOL as 0 or 1. */

@@ -15,9 +15,9 @@ export class Router {
     if (!entry) throw notFound(`unknown model '${modelName}'`);
     if (version !== '') {
       if (!/^[0-9]+$/.test(version)) throw invalidArgument(`model version '${version}' is not a number`);
-      const chosen = entry.versions.get(Number(version));
       const failure = entry.failedVersions.get(Number(version));
       if (failure !== undefined) throw unavailable(`model '${modelName}' version ${version} failed to load: ${failure}`);
+      const chosen = entry.versions.get(Number(version));
       if (!chosen) throw notFound(`unknown version '${version}' of model '${modelName}'`);
       if (!chosen.ready) throw unavailable(`model '${modelName}' version ${version} is not ready`);
       return chosen;

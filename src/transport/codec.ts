@@ -8,6 +8,7 @@ import {
   DATATYPES, elementSize, isDataType, isNumeric, view,
   type NumericArray, type NumericDataType,
 } from '../tensor/datatype';
+import { splitBytesElements } from '../tensor/bytes-elements';
 import { elementCount, type Tensor } from '../tensor/tensor';
 import { decodeContents, hasTypedValues, type WireTensorContents } from './codec-contents';
 
@@ -61,7 +62,7 @@ export function decodeInputs(
       }
       data = isNumeric(datatype)
         ? decodeRawNumeric(label, datatype, count, raws[i])
-        : decodeRawBytes(label, count, raws[i]);
+        : splitBytesElements(label, count, raws[i], 'raw_input_contents');
     } else {
       data = decodeContents(label, datatype, count, input.contents);
     }
@@ -153,31 +154,4 @@ function decodeRawNumeric(label: string, datatype: NumericDataType, count: numbe
     }
   }
   return data;
-}
-
-/** Each element is a 4-byte little-endian length, then that many bytes. */
-function decodeRawBytes(label: string, count: number, bytes: Uint8Array): Uint8Array[] {
-  const total = bytes.byteLength;
-  // Checked before anything is allocated for `count` elements: each needs at least its prefix.
-  if (count * 4 > total) {
-    throw invalidArgument(`${label}: expected ${count} length-prefixed BYTES elements in raw_input_contents, got only ${total} bytes`);
-  }
-  const out: Uint8Array[] = [];
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    if (total - at < 4) {
-      throw invalidArgument(`${label}: raw BYTES element ${i} is truncated: expected a 4-byte length prefix, got ${total - at} bytes`);
-    }
-    const length = (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
-    at += 4;
-    if (length > total - at) {
-      throw invalidArgument(`${label}: raw BYTES element ${i} is truncated: expected ${length} bytes, got ${total - at}`);
-    }
-    out.push(bytes.subarray(at, at + length));
-    at += length;
-  }
-  if (at !== total) {
-    throw invalidArgument(`${label}: expected ${count} BYTES elements in raw_input_contents, got ${total - at} bytes after them`);
-  }
-  return out;
 }
