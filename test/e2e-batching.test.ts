@@ -11,9 +11,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EARLIEST_EXPIRY_MS } from '../src/batching/policy-queue';
 import { MODELS_DIR, startTestServer, type TestServer } from './support/server';
-import { removeTempRepository, sizedSlowModel, slowReference, SLOW_FEATURES, writeTempRepository, type TempModel } from './support/batching-slow-model';
+import { sizedSlowModel, slowReference, SLOW_FEATURES, writeTempRepository, type TempModel } from './support/batching-slow-model';
 import { infer, maxAbsDiff, rowsOf, startInfer, inferRequest, statistics, statsDelta, type InferOptions, type Outcome, type Stats } from './support/batching-client';
 import { readInitializers, stockScorerReference } from './support/onnx-weights';
+import { removeDir } from './support/e2e-helpers';
 import { waitFor } from './support/wait-for';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -71,7 +72,7 @@ describe('e2e dynamic batching', function () {
 
   after(async () => {
     await t?.stop();
-    if (repo) removeTempRepository(repo);
+    if (repo) removeDir(repo);
   });
 
   const slow = (model: string, seed: number, rows: number, options: InferOptions = {}): Promise<Outcome> =>

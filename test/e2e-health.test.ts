@@ -9,8 +9,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { INFERENCE_SERVICE } from '../src/transport/server';
-import { removeTempRepository, sizedSlowModel, slowModelCost, SLOW_FEATURES, SLOW_TARGET_MS, writeTempRepository } from './support/batching-slow-model';
-import { createHealthClient, type HealthClient } from './support/e2e-helpers';
+import { sizedSlowModel, slowModelCost, SLOW_FEATURES, SLOW_TARGET_MS, writeTempRepository } from './support/batching-slow-model';
+import { createHealthClient, removeDir, type HealthClient } from './support/e2e-helpers';
 import { createClient, REPO_ROOT, startTestServer, type InferenceClient, type TestServer } from './support/server';
 import { waitFor } from './support/wait-for';
 
@@ -81,7 +81,7 @@ describe('e2e: health and readiness while models load', function () {
     health?.close();
     client?.close();
     await (await starting)?.stop();
-    if (repo) removeTempRepository(repo);
+    if (repo) removeDir(repo);
   });
 
   describe('while the model warms up', () => {

@@ -8,13 +8,11 @@
  * away; its mean times zero is added to y. The chain's cost does not depend on the
  * batch size, and its result never changes y.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from '../../src/runtime/onnxruntime';
 import { DataType, attr, floatTensor, node, serializeModel, valueInfo } from '../../scripts/onnx/builder';
 import { gaussianArray } from '../../scripts/onnx/prng';
+import { makeTempDir, writeModelConfig, writeModelFile } from './e2e-helpers';
 
 export const SLOW_FEATURES = 8;
 export const SLOW_OUTPUTS = 4;
@@ -120,15 +118,10 @@ export interface TempModel {
 
 /** Writes `<tmp>/<name>/config.json` and `<tmp>/<name>/1/model.onnx` for each model; returns the folder. */
 export function writeTempRepository(models: readonly TempModel[]): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batching-repo-'));
+  const dir = makeTempDir('batching-repo');
   for (const m of models) {
-    fs.mkdirSync(path.join(dir, m.name, '1'), { recursive: true });
-    fs.writeFileSync(path.join(dir, m.name, '1', 'model.onnx'), m.onnx);
-    if (m.config) fs.writeFileSync(path.join(dir, m.name, 'config.json'), JSON.stringify({ name: m.name, ...m.config }, null, 2));
+    writeModelFile(dir, m.name, 1, m.onnx);
+    if (m.config) writeModelConfig(dir, m.name, { name: m.name, ...m.config });
   }
   return dir;
-}
-
-export function removeTempRepository(dir: string): void {
-  fs.rmSync(dir, { recursive: true, force: true });
 }
