@@ -1,8 +1,10 @@
-import { buildSchema, type ExecutionProvider, type GraphOptimizationLevel } from './schema';
+import { buildSchema, type ExecutionProvider, type GraphOptimizationLevel, type ModelControlMode } from './schema';
 
 export interface ServerConfig {
   readonly modelRepository: string;
   readonly grpc: { readonly host: string; readonly port: number; readonly maxMessageBytes: number; readonly streamMaxInFlight: number };
+  readonly metrics: { readonly host: string; readonly port: number };
+  readonly shutdown: { readonly delaySeconds: number; readonly graceSeconds: number };
   readonly logLevel: string;
   readonly runtime: {
     readonly executionProviders: readonly ExecutionProvider[];
@@ -11,6 +13,7 @@ export interface ServerConfig {
   };
   readonly defaultMaxBatchSize: number;
   readonly defaultMaxQueueSize: number;
+  readonly modelControl: { readonly mode: ModelControlMode; readonly pollSeconds: number; readonly load: readonly string[] };
 }
 
 export class ConfigError extends Error {
@@ -38,6 +41,8 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
       maxMessageBytes: config.get('grpc.max_message_bytes'),
       streamMaxInFlight: config.get('grpc.stream_max_in_flight'),
     },
+    metrics: { host: config.get('metrics.host'), port: config.get('metrics.port') },
+    shutdown: { delaySeconds: config.get('shutdown.delay_seconds'), graceSeconds: config.get('shutdown.grace_seconds') },
     logLevel: config.get('log.level'),
     runtime: {
       executionProviders: config.get('runtime.execution_providers') as ExecutionProvider[],
@@ -46,5 +51,10 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
     },
     defaultMaxBatchSize: config.get('models.default_max_batch_size'),
     defaultMaxQueueSize: config.get('models.default_max_queue_size'),
+    modelControl: {
+      mode: config.get('models.control_mode') as ModelControlMode,
+      pollSeconds: config.get('models.poll_seconds'),
+      load: config.get('models.load') as string[],
+    },
   };
 }

@@ -5,6 +5,9 @@ export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
 export type GraphOptimizationLevel = (typeof GRAPH_OPTIMIZATION_LEVELS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** Triton's model control modes: load at start only, rescan the repository, or load on request. */
+export const MODEL_CONTROL_MODES = ['none', 'poll', 'explicit'] as const;
+export type ModelControlMode = (typeof MODEL_CONTROL_MODES)[number];
 
 /** Accepts an array or a comma list (from env and flags) of known execution providers. */
 const providerList: convict.Format = {
@@ -33,7 +36,17 @@ function strictInt(name: string, min: number, max = Number.MAX_SAFE_INTEGER): co
   };
 }
 
+/** Model names to load at start in explicit mode: an array, a comma list, or a repeated flag; '*' means all. */
+const nameList: convict.Format = {
+  name: 'name-list',
+  coerce: (value: string) => value.split(',').map((p) => p.trim()).filter((p) => p.length > 0),
+  validate(value: unknown) {
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.length === 0)) throw new Error('must be a list of model names');
+  },
+};
+
 convict.addFormat(providerList);
+convict.addFormat(nameList);
 convict.addFormat(strictInt('positive-int', 1));
 convict.addFormat(strictInt('count', 0));
 convict.addFormat(strictInt('tcp-port', 0, 65535));
@@ -70,6 +83,32 @@ export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] })
         default: 128,
         env: 'GRPC_STREAM_MAX_IN_FLIGHT',
         arg: 'grpc-stream-max-in-flight',
+      },
+    },
+    metrics: {
+      port: {
+        doc: 'HTTP port of Prometheus /metrics and of /v2/health/live and /v2/health/ready; 0 turns it off.',
+        format: 'tcp-port',
+        default: 8002,
+        env: 'METRICS_PORT',
+        arg: 'metrics-port',
+      },
+      host: { doc: 'Address the metrics HTTP server binds.', format: String, default: '0.0.0.0', env: 'METRICS_HOST', arg: 'metrics-host' },
+    },
+    shutdown: {
+      delay_seconds: {
+        doc: 'After SIGTERM or SIGINT, seconds during which new calls are still served while readiness already says NOT_SERVING, so load balancers can stop sending; then new calls get UNAVAILABLE.',
+        format: 'count',
+        default: 0,
+        env: 'SHUTDOWN_DELAY_SECONDS',
+        arg: 'shutdown-delay-seconds',
+      },
+      grace_seconds: {
+        doc: 'After SIGTERM or SIGINT, the most seconds the server waits for calls in flight and queued before it cuts them and exits non-zero.',
+        format: 'count',
+        default: 30,
+        env: 'SHUTDOWN_GRACE_SECONDS',
+        arg: 'shutdown-grace-seconds',
       },
     },
     log: {
@@ -112,6 +151,27 @@ export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] })
         default: 1024,
         env: 'DEFAULT_MAX_QUEUE_SIZE',
         arg: 'default-max-queue-size',
+      },
+      control_mode: {
+        doc: "Triton's model control mode: 'none' loads the repository at start, 'poll' also rescans it, 'explicit' loads only what RepositoryModelLoad (or --load-model) names.",
+        format: MODEL_CONTROL_MODES as unknown as string[],
+        default: 'none',
+        env: 'MODEL_CONTROL_MODE',
+        arg: 'model-control-mode',
+      },
+      poll_seconds: {
+        doc: "Seconds between repository rescans in 'poll' mode.",
+        format: 'positive-int',
+        default: 15,
+        env: 'REPOSITORY_POLL_SECONDS',
+        arg: 'repository-poll-seconds',
+      },
+      load: {
+        doc: "Models to load at start in 'explicit' mode ('*' for all); repeat the flag or give a comma list.",
+        format: 'name-list',
+        default: [] as string[],
+        env: 'LOAD_MODELS',
+        arg: 'load-model',
       },
     },
   }, sources);

@@ -2,6 +2,7 @@
  * Discovers the models in the repository folder, loads the versions each one's policy
  * selects, warms them up, and holds them for routing.
  */
+import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from '../config/load';
@@ -23,11 +24,13 @@ export interface ModelEntry {
   readonly failedVersions: Map<number, string>;
 }
 
-export class ModelRepository {
+/** Emits 'change' whenever a model or version appears, goes, or changes state. */
+export class ModelRepository extends EventEmitter<{ change: [] }> {
   private readonly models = new Map<string, ModelEntry>();
   private readonly defaultQueuePolicy: QueuePolicy;
 
   constructor(private readonly config: ServerConfig, private readonly log: Logger) {
+    super();
     this.defaultQueuePolicy = { maxQueueSize: config.defaultMaxQueueSize, defaultTimeoutMicros: 0, allowTimeoutOverride: false, timeoutAction: 'REJECT' };
   }
 
@@ -35,6 +38,7 @@ export class ModelRepository {
   async loadAll(): Promise<void> {
     const discovered = await discoverModels(path.resolve(this.config.modelRepository));
     await Promise.all(discovered.map((model) => this.loadModel(model)));
+    this.emit('change');
   }
 
   get(name: string): ModelEntry | undefined {
@@ -103,7 +107,7 @@ export class ModelRepository {
         maxQueueSize: this.config.defaultMaxQueueSize,
       });
       await warmUp(config, model.dir, pool.instances, this.log, version);
-      const loaded = new ModelVersion(model.name, version, config, pool, this.defaultQueuePolicy);
+      const loaded = new ModelVersion(model.name, version, config, pool, this.defaultQueuePolicy, () => this.emit('change'));
       loaded.state = 'READY';
       this.log.info(
         { model: model.name, version, provider: session.provider, instances: pool.size, max_batch_size: config.maxBatchSize, dynamic_batching: config.dynamicBatching !== undefined, warmup_samples: config.warmup.map((w) => w.name), ms: Math.round(performance.now() - started) },

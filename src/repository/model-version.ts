@@ -8,7 +8,7 @@ export type ModelState = 'LOADING' | 'READY' | 'UNAVAILABLE';
 
 /** One loaded version of a model: its configuration, sessions, scheduler and counters. */
 export class ModelVersion {
-  state: ModelState = 'LOADING';
+  private current: ModelState = 'LOADING';
   readonly stats = new ModelStatistics();
   readonly scheduler: Scheduler;
 
@@ -18,6 +18,8 @@ export class ModelVersion {
     readonly config: ModelConfig,
     private readonly pool: InstancePool,
     defaultQueuePolicy: QueuePolicy,
+    /** Told after every state change, so health and metrics follow the truth. */
+    private readonly onChange: () => void = () => {},
   ) {
     this.scheduler = new Scheduler(config, pool, this.stats, defaultQueuePolicy);
   }
@@ -26,8 +28,18 @@ export class ModelVersion {
     return this.pool.session.provider;
   }
 
+  get state(): ModelState {
+    return this.current;
+  }
+
+  set state(next: ModelState) {
+    if (next === this.current) return;
+    this.current = next;
+    this.onChange();
+  }
+
   get ready(): boolean {
-    return this.state === 'READY';
+    return this.current === 'READY';
   }
 
   async unload(): Promise<void> {

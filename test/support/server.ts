@@ -27,7 +27,7 @@ export interface TestServer {
 
 /** Server config for tests: CPU only, silent logs, ephemeral port; env-style overrides welcome. */
 export function testConfig(env: NodeJS.ProcessEnv = {}): ServerConfig {
-  return loadConfig([], { MODEL_REPOSITORY: MODELS_DIR, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'silent', ...env });
+  return loadConfig([], { MODEL_REPOSITORY: MODELS_DIR, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', METRICS_PORT: '0', EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'silent', ...env });
 }
 
 /** `log` replaces the silent logger, for tests that read what the server logs. */
