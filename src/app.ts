@@ -3,12 +3,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from './config/load';
+import { Admission } from './dataplane/admission';
+import { unavailable } from './errors';
 import { InferenceService } from './dataplane/inference-service';
+import { Readiness } from './health/readiness';
+import { drain, type DrainOutcome } from './lifecycle/drain';
 import type { Logger } from './observability/logger';
 import { ModelRepository } from './repository/model-repository';
 import { Router } from './routing/router';
 import { PROTO_DIR } from './transport/protos';
-import { INFERENCE_SERVICE, startGrpcServer } from './transport/server';
+import { startGrpcServer } from './transport/server';
 
 /** ServerMetadata reports the package's own name and version. */
 const PACKAGE = JSON.parse(fs.readFileSync(path.join(PROTO_DIR, '..', 'package.json'), 'utf8')) as { name: string; version: string };
@@ -19,6 +23,10 @@ export interface RunningServer {
   readonly port: number;
   readonly service: InferenceService;
   readonly repository: ModelRepository;
+  readonly readiness: Readiness;
+  /** The shutdown sequence with the configured delay and grace (see lifecycle/drain.ts). */
+  drain(): Promise<DrainOutcome>;
+  /** The same sequence with no delay, for tests and embedding. */
   stop(): Promise<void>;
 }
 
@@ -29,18 +37,18 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
   const started = performance.now();
   const repository = new ModelRepository(config, log);
-  const service = new InferenceService(repository, new Router(repository), { name: PACKAGE.name, version: PACKAGE.version, extensions: EXTENSIONS });
-  const grpc = await startGrpcServer(service, config.grpc, log);
+  const readiness = new Readiness(repository);
+  const admission = new Admission();
+  const service = new InferenceService(repository, new Router(repository), readiness, admission, { name: PACKAGE.name, version: PACKAGE.version, extensions: EXTENSIONS });
+  const grpc = await startGrpcServer(service, readiness, config.grpc, log);
   try {
     await repository.loadAll();
   } catch (err) {
-    await grpc.shutdown();
+    await grpc.close();
     throw err;
   }
-  service.markStarted();
-  const ready = service.isReady();
-  grpc.health.setStatus('', ready ? 'SERVING' : 'NOT_SERVING');
-  grpc.health.setStatus(INFERENCE_SERVICE, ready ? 'SERVING' : 'NOT_SERVING');
+  readiness.markStarted();
+  const ready = readiness.serverReady;
   log.info(
     {
       grpc: `${config.grpc.host}:${grpc.port}`,
@@ -56,13 +64,24 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     },
     'server started',
   );
+  const targets = {
+    readiness,
+    admission,
+    cutQueued: () => repository.rejectQueued(unavailable('the server shut down before this request ran (shutdown grace period over); retry on another replica')),
+    closeTransport: () => grpc.close(),
+    unloadModels: () => repository.unloadAll(),
+  };
+  const graceMs = config.shutdown.graceSeconds * 1000;
+  let drained: Promise<DrainOutcome> | undefined;
+  const drainOnce = (delayMs: number): Promise<DrainOutcome> => (drained ??= drain(targets, { delayMs, graceMs }, log));
   return {
     port: grpc.port,
     service,
     repository,
+    readiness,
+    drain: () => drainOnce(config.shutdown.delaySeconds * 1000),
     stop: async () => {
-      await grpc.shutdown();
-      await repository.unloadAll();
+      await drainOnce(0);
     },
   };
 }

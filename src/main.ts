@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config/load';
 import { createLogger } from './observability/logger';
 import { startServer } from './app';
+import { handleShutdownSignals } from './lifecycle/signals';
 import { pinNextTickMaps } from './platform/pin-tick-maps';
 
 async function main(): Promise<void> {
@@ -14,13 +15,8 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   pinNextTickMaps();
-  const server = await startServer(config, log);
-  const stop = (signal: string): void => {
-    log.info({ signal }, 'shutting down');
-    void server.stop().then(() => process.exit(0));
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  const signals = handleShutdownSignals(log);
+  signals.attach(await startServer(config, log));
 }
 
 main().catch((err: unknown) => {

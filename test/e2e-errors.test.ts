@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { status } from '@grpc/grpc-js';
+import { INFERENCE_SERVICE } from '../src/transport/server';
 import { randomBytes } from 'node:crypto';
 import { fp32Bytes, readFp32, startTestServer, type TestServer } from './support/server';
 import {
@@ -285,10 +286,13 @@ describe('e2e: errors', function () {
       expect(res.ready ?? false).to.equal(false);
     });
 
-    it('makes grpc.health.v1 report NOT_SERVING', async () => {
+    it('makes grpc.health.v1 report readiness and the model NOT_SERVING, liveness SERVING (no restart loop)', async () => {
       const health = createHealthClient(t.port);
       try {
-        expect(await health.check('')).to.equal('NOT_SERVING');
+        expect(await health.check(INFERENCE_SERVICE), 'readiness').to.equal('NOT_SERVING');
+        expect(await health.check('garbage'), 'the broken model').to.equal('NOT_SERVING');
+        expect(await health.check('stock_scorer'), 'the good model').to.equal('SERVING');
+        expect(await health.check(''), 'liveness').to.equal('SERVING');
       } finally {
         health.close();
       }

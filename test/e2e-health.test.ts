@@ -96,9 +96,15 @@ describe('e2e: health and readiness while models load', function () {
       expect((await client.unary<{ live: boolean }>('ServerLive', {})).live).to.equal(true);
     });
 
-    it('makes grpc_health_probe exit 4 (NOT_SERVING)', async function () {
+    it('makes grpc_health_probe exit 4 (NOT_SERVING) for readiness and for the model', async function () {
       if (!fs.existsSync(PROBE)) this.skip();
       expect(await probe(port, INFERENCE_SERVICE)).to.equal(4);
+      expect(await probe(port, 'slow_to_load')).to.equal(4);
+    });
+
+    it('answers liveness (service "") SERVING already, so a slow load is not a restart', async function () {
+      expect(await health.check('')).to.equal('SERVING');
+      if (fs.existsSync(PROBE)) expect(await probe(port, '')).to.equal(0);
     });
   });
 
@@ -114,6 +120,7 @@ describe('e2e: health and readiness while models load', function () {
 
     it('answers Check, ServerReady and ModelReady with ready', async () => {
       expect(await health.check(INFERENCE_SERVICE)).to.equal('SERVING');
+      expect(await health.check('slow_to_load')).to.equal('SERVING');
       expect((await client.unary<{ ready: boolean }>('ServerReady', {})).ready).to.equal(true);
       expect((await client.unary<{ ready: boolean }>('ModelReady', { name: 'slow_to_load' })).ready).to.equal(true);
     });

@@ -114,6 +114,13 @@ export class PolicyQueue {
     this.detach(entry);
   }
 
+  /** Rejects every waiting job with `err` (shutdown past its grace); returns how many there were. */
+  rejectAll(err: InferenceError): number {
+    const waiting = [...this.waiting()];
+    for (const entry of waiting) this.expire(entry, err);
+    return waiting.length;
+  }
+
   private arm(at: number): void {
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;

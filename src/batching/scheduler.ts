@@ -51,6 +51,11 @@ export class Scheduler {
     this.schedule();
   }
 
+  /** Fails every queued job with `err`, leaving running batches to finish; returns how many. */
+  rejectQueued(err: InferenceError): number {
+    return this.queue.rejectAll(err);
+  }
+
   private schedule(): void {
     while (this.queue.size > 0) {
       const instance = this.pool.acquire();

@@ -3,7 +3,8 @@
  * knowledge of gRPC. The transport decodes, calls one method here, and encodes.
  */
 import { performance } from 'node:perf_hooks';
-import { asInferenceError, notFound } from '../errors';
+import { asInferenceError, notFound, unavailable } from '../errors';
+import type { Readiness } from '../health/readiness';
 import type { ModelRepository } from '../repository/model-repository';
 import type { ModelVersion } from '../repository/model-version';
 import type { Router } from '../routing/router';
@@ -11,6 +12,7 @@ import type { InferenceJob } from '../batching/inference-job';
 import type { Cancellation } from '../batching/cancellation';
 import type { Tensor } from '../tensor/tensor';
 import type { InferReply, InferRequest } from './infer-request';
+import type { Admission } from './admission';
 import { validateRequest, type ValidatedShape } from './validate-request';
 
 export interface ServerInfo {
@@ -34,33 +36,26 @@ export interface ModelMetadata {
 }
 
 export class InferenceService {
-  private started = false;
-
   constructor(
     private readonly repository: ModelRepository,
     private readonly router: Router,
+    private readonly readiness: Readiness,
+    private readonly admission: Admission,
     readonly info: ServerInfo,
   ) {}
 
-  /** Called once every model has been loaded and warmed up (or failed). */
-  markStarted(): void {
-    this.started = true;
-  }
-
+  /** A process that answers is alive; a wedged event loop answers nothing. */
   isLive(): boolean {
     return true;
   }
 
   isReady(): boolean {
-    return this.started && this.repository.allReady;
+    return this.readiness.serverReady;
   }
 
   modelReady(name: string, version: string): boolean {
-    try {
-      return this.router.resolve(name, version).ready;
-    } catch {
-      return false;
-    }
+    if (version === '') return this.readiness.modelReady(name);
+    return /^[0-9]+$/.test(version) && this.readiness.versionReady(name, Number(version));
   }
 
   modelVersion(name: string, version: string): ModelVersion {
@@ -84,6 +79,10 @@ export class InferenceService {
 
   /** Reports the outputs or an InferenceError to `reply`, never throws; the reply may come before this returns. */
   infer(request: InferRequest, reply: InferReply): void {
+    if (!this.admission.open) {
+      reply.fail(unavailable('the server is shutting down and takes no new requests; retry on another replica'));
+      return;
+    }
     let model: ModelVersion;
     try {
       model = this.router.resolve(request.modelName, request.modelVersion);
@@ -100,7 +99,8 @@ export class InferenceService {
       reply.fail(asInferenceError(err));
       return;
     }
-    const job = new AcceptedInference(model, request, shape, priorityLevel(model, request.priority), acceptedAt, reply);
+    const job = new AcceptedInference(model, request, shape, priorityLevel(model, request.priority), acceptedAt, reply, this.admission);
+    this.admission.enter();
     try {
       model.scheduler.submit(job);
     } catch (err) {
@@ -144,6 +144,7 @@ class AcceptedInference implements InferenceJob {
     readonly priority: number,
     readonly acceptedAt: number,
     private readonly reply: InferReply,
+    private readonly admission: Admission,
   ) {
     this.inputs = request.inputs;
     this.rows = shape.rows;
@@ -158,11 +159,13 @@ class AcceptedInference implements InferenceJob {
   /** Success is timed by the scheduler, once per batch. */
   resolve(outputs: Tensor[]): void {
     const { model } = this;
+    this.admission.leave();
     this.reply.ok({ modelName: model.name, modelVersion: String(model.version), id: this.id, outputs });
   }
 
   reject(err: unknown): void {
     this.model.stats.recordFailure((performance.now() - this.acceptedAt) * 1e6);
+    this.admission.leave();
     this.reply.fail(asInferenceError(err));
   }
 }

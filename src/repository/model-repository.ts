@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from '../config/load';
+import type { InferenceError } from '../errors';
 import type { Logger } from '../observability/logger';
 import { InstancePool } from '../runtime/instance-pool';
 import { completeConfig } from './auto-config';
@@ -58,6 +59,13 @@ export class ModelRepository extends EventEmitter<{ change: [] }> {
     return true;
   }
 
+  /** Fails every queued request of every version with `err`; returns how many. */
+  rejectQueued(err: InferenceError): number {
+    let count = 0;
+    for (const entry of this.models.values()) for (const version of entry.versions.values()) count += version.scheduler.rejectQueued(err);
+    return count;
+  }
+
   async unloadAll(): Promise<void> {
     const versions = [...this.models.values()].flatMap((e) => [...e.versions.values()]);
     await Promise.all(versions.map((v) => v.unload()));
@@ -66,6 +74,7 @@ export class ModelRepository extends EventEmitter<{ change: [] }> {
   private async loadModel(model: DiscoveredModel): Promise<void> {
     const entry: ModelEntry = { name: model.name, versions: new Map(), failures: [], failedVersions: new Map() };
     this.models.set(model.name, entry);
+    this.emit('change');
     try {
       if (model.configError !== undefined) throw new Error(model.configError);
       const partial = parseModelConfig(model.name, model.configJson ?? {}, this.config.defaultMaxQueueSize);

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { internal, unavailable } from '../errors';
 import type { ExecutionProvider } from '../config/schema';
 import { NoProviderError } from './provider-fallback';
-import type { IoMetadata, ProviderFailure, RunRequest, SessionWorkerData, WireTensor, WorkerReply } from './worker-protocol';
+import type { IoMetadata, ProviderFailure, RunRequest, SessionWorkerData, WireTensor, WorkerCommand, WorkerReply } from './worker-protocol';
 
 export interface LoadedSession {
   readonly provider: ExecutionProvider;
@@ -30,16 +30,20 @@ export class ModelInstance {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: Error | undefined;
+  private closing = false;
+  private readonly exited: Promise<void>;
   readonly loaded: Promise<LoadedSession>;
 
   constructor(data: SessionWorkerData) {
     this.worker = new Worker(WORKER_ENTRY, { workerData: data });
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     this.loaded = new Promise<LoadedSession>((resolve, reject) => {
       this.worker.once('message', (reply: WorkerReply) => {
         if (reply.kind === 'loaded') {
           this.worker.on('message', (r: WorkerReply) => this.settle(r));
           resolve(reply);
         } else if (reply.kind === 'load-failed') {
+          this.fail(unavailable('model instance failed to load'));
           void this.worker.terminate();
           reject(new NoProviderError(reply.failures));
         } else {
@@ -55,16 +59,22 @@ export class ModelInstance {
   run(feeds: Record<string, WireTensor>, fetches: readonly string[], transfer: readonly ArrayBuffer[]): Promise<RunResult> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
-    const request: RunRequest = { id, feeds, fetches };
+    const request: RunRequest = { kind: 'run', id, feeds, fetches };
     return new Promise<RunResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage(request, [...transfer]);
     });
   }
 
+  /** Lets a run in progress finish and answer, then the worker releases its session and exits. */
   async close(): Promise<void> {
-    this.fail(unavailable('model instance closed'));
-    await this.worker.terminate();
+    if (!this.closing) {
+      this.closing = true;
+      // Never loaded, or already gone: nothing runs there, so stopping it from outside is safe.
+      if (this.failure) void this.worker.terminate();
+      else this.worker.postMessage({ kind: 'close' } satisfies WorkerCommand);
+    }
+    await this.exited;
   }
 
   private settle(reply: WorkerReply): void {

@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from './onnxruntime';
 import { performance } from 'node:perf_hooks';
 import { createWithFallback, NoProviderError } from './provider-fallback';
-import type { IoMetadata, RunRequest, SessionWorkerData, WireTensor, WorkerReply } from './worker-protocol';
+import type { IoMetadata, RunRequest, SessionWorkerData, WireTensor, WorkerCommand, WorkerReply } from './worker-protocol';
 
 const port = parentPort;
 if (!port) throw new Error('session-worker must run in a worker thread');
@@ -77,7 +77,18 @@ async function run(session: ort.InferenceSession, request: RunRequest): Promise<
   }
 }
 
+/**
+ * Commands are handled in order, and a run holds the thread until it ends, so 'close' comes
+ * after every run sent before it. Exiting from here is the only safe way to stop: a worker
+ * terminated from outside while ONNX Runtime runs aborts the whole process.
+ */
 void load().then((session) => {
   if (!session) return;
-  port.on('message', (request: RunRequest) => void run(session, request));
+  port.on('message', (command: WorkerCommand) => {
+    if (command.kind === 'run') {
+      void run(session, command);
+      return;
+    }
+    void session.release().finally(() => process.exit(0));
+  });
 });

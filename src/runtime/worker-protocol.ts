@@ -35,7 +35,11 @@ export type WorkerReply =
   | { readonly kind: 'result'; readonly id: number; readonly outputs: Record<string, WireTensor>; readonly inferNs: number }
   | { readonly kind: 'run-failed'; readonly id: number; readonly message: string };
 
+/** What the main thread sends: a batch to run, or the request to release the session and exit. */
+export type WorkerCommand = RunRequest | { readonly kind: 'close' };
+
 export interface RunRequest {
+  readonly kind: 'run';
   readonly id: number;
   readonly feeds: Record<string, WireTensor>;
   readonly fetches: readonly string[];

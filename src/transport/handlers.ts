@@ -10,6 +10,7 @@ import type { InferReply, InferResult } from '../dataplane/infer-request';
 import type { Logger } from '../observability/logger';
 import { decodeInferRequest, deadlineFrom } from './infer-codec';
 import { modelConfigMessage, modelStatisticsMessage } from './model-messages';
+import type { OpenCalls } from './open-calls';
 import { GRPC_STATUS } from './status';
 import { logFailedRequest } from './request-log';
 import { handleStream } from './stream';
@@ -18,7 +19,7 @@ import type { ModelRef, WireInferRequest } from './wire-types';
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
 
-export function createHandlers(service: InferenceService, log: Logger, streamMaxInFlight: number): UntypedServiceImplementation {
+export function createHandlers(service: InferenceService, log: Logger, streamMaxInFlight: number, openCalls: OpenCalls): UntypedServiceImplementation {
   const replyError = <Res>(callback: sendUnaryData<Res>, rpc: string, err: unknown, model?: string): void =>
     sendError(callback, log, rpc, model, asInferenceError(err));
 
@@ -56,7 +57,7 @@ export function createHandlers(service: InferenceService, log: Logger, streamMax
       model_stats: service.statistics(req.name ?? '', req.version ?? '').map(modelStatisticsMessage),
     })),
     ModelInfer: modelInfer,
-    ModelStreamInfer: (call: ServerDuplexStream<WireInferRequest, StreamReply>) => handleStream(call, service, log, streamMaxInFlight),
+    ModelStreamInfer: (call: ServerDuplexStream<WireInferRequest, StreamReply>) => handleStream(call, service, log, streamMaxInFlight, openCalls),
   };
 }
 

@@ -13,13 +13,16 @@ import type { InferReply, InferResult } from '../dataplane/infer-request';
 import type { Logger } from '../observability/logger';
 import { decodeInferRequest, deadlineFrom, type CallContext } from './infer-codec';
 import type { StreamReply } from './infer-response-encoder';
+import type { OpenCalls } from './open-calls';
 import { logFailedRequest } from './request-log';
 import type { WireInferRequest } from './wire-types';
 
 type Call = ServerDuplexStream<WireInferRequest, StreamReply>;
 
-export function handleStream(call: Call, service: InferenceService, log: Logger, maxInFlight: number): void {
+export function handleStream(call: Call, service: InferenceService, log: Logger, maxInFlight: number, openCalls: OpenCalls): void {
   const stream = new ReplyOrder(call, log, maxInFlight);
+  // At shutdown the server ends the stream as if the client had: after every answer it owes.
+  openCalls.add(call, () => stream.clientDone());
   const cancellation = new Cancellation();
   const context: CallContext = { deadlineAt: deadlineFrom(call.getDeadline()), cancellation };
   call.once('cancelled', () => cancellation.cancel());

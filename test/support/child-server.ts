@@ -1,0 +1,67 @@
+/**
+ * The real server as users run it: `node dist/src/main.js` in a child process, for what only
+ * a process can show (signals, exit codes). Its JSON log lines are kept for the test to read.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { REPO_ROOT } from './server';
+import { waitFor } from './wait-for';
+
+const MAIN = path.join(REPO_ROOT, 'dist', 'src', 'main.js');
+
+export interface LogLine {
+  readonly msg: string;
+  readonly [field: string]: unknown;
+}
+
+export interface ChildServer {
+  readonly process: ChildProcess;
+  readonly port: number;
+  readonly logs: LogLine[];
+  /** Resolves with the exit code (or the signal's name) once the process has ended. */
+  readonly exited: Promise<number | string>;
+  /** Waits until the server has logged `msg`, and gives that line. */
+  logged(msg: string, timeoutMs?: number): Promise<LogLine>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** A port nothing listens on now, for a server that must be reachable before it has finished starting. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+    probe.on('error', reject);
+  });
+}
+
+/** Starts the server with `env` on top of the test defaults and waits for 'server started'. */
+export async function startChildServer(env: NodeJS.ProcessEnv): Promise<ChildServer> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: String(port), METRICS_PORT: '0', EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const logs: LogLine[] = [];
+  let partial = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) if (line.trim() !== '') logs.push(JSON.parse(line) as LogLine);
+  });
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const logged = async (msg: string, timeoutMs = 60_000): Promise<LogLine> => {
+    await waitFor(`the server to log '${msg}'`, () => logs.some((l) => l.msg === msg), (yes) => yes, timeoutMs);
+    return logs.find((l) => l.msg === msg)!;
+  };
+  const server: ChildServer = { process: child, port, logs, exited, logged, kill: (signal) => child.kill(signal) };
+  await Promise.race([
+    logged('server started'),
+    exited.then((code) => {
+      throw new Error(`the server exited (${code}) before it started`);
+    }),
+  ]);
+  return server;
+}
