@@ -44,11 +44,11 @@ class ReflectionSession {
   private readonly call: grpc.ClientDuplexStream<object, ReflectionResponse>;
   private readonly waiting: { resolve: (response: ReflectionResponse) => void; reject: (err: Error) => void }[] = [];
 
-  constructor(port: number) {
-    const definition = protoLoader.loadSync('grpc/reflection/v1/reflection.proto', { keepCase: true, arrays: true, oneofs: true, includeDirs: [REFLECTION_PROTO_DIR] });
+  constructor(port: number, version: 'v1' | 'v1alpha' = 'v1') {
+    const definition = protoLoader.loadSync(`grpc/reflection/${version}/reflection.proto`, { keepCase: true, arrays: true, oneofs: true, includeDirs: [REFLECTION_PROTO_DIR] });
     type Ctor = new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client;
-    const pkg = grpc.loadPackageDefinition(definition) as unknown as { grpc: { reflection: { v1: { ServerReflection: Ctor } } } };
-    this.client = new pkg.grpc.reflection.v1.ServerReflection(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const pkg = grpc.loadPackageDefinition(definition) as unknown as { grpc: { reflection: Record<typeof version, { ServerReflection: Ctor }> } };
+    this.client = new pkg.grpc.reflection[version].ServerReflection(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
     // Methods are attached dynamically by grpc-js from the proto.
     const methods = this.client as unknown as Record<string, () => grpc.ClientDuplexStream<object, ReflectionResponse>>;
     this.call = methods.ServerReflectionInfo.call(this.client);
@@ -264,6 +264,18 @@ describe('e2e: server reflection', function () {
     it('lists the inference, health and reflection services', async () => {
       const { services } = await fetchDescriptors(server.port);
       expect([...services].sort()).to.deep.equal(SERVICES);
+    });
+
+    it('answers the older v1alpha reflection service alike', async () => {
+      const session = new ReflectionSession(server.port, 'v1alpha');
+      try {
+        const listed = await session.ask({ list_services: '*' });
+        expect((listed.list_services_response?.service ?? []).map((s) => s.name).sort()).to.deep.equal(SERVICES);
+        const file = await session.ask({ file_by_filename: 'grpc_service.proto' });
+        expect(file.file_descriptor_response?.file_descriptor_proto).to.have.length(2);
+      } finally {
+        session.close();
+      }
     });
 
     it('serves each .proto file under its own name and package, every import included, all well-formed', async () => {
