@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger';
 import { createHandlers } from './handlers';
 import { publishHealth } from './health-publisher';
 import { OpenCalls } from './open-calls';
+import { addReflection } from './reflection';
 import { inferenceServiceDefinition } from './service-definition';
 
 export { INFERENCE_SERVICE } from './health-publisher';
@@ -26,7 +27,7 @@ export interface GrpcOptions {
   readonly streamMaxInFlight: number;
 }
 
-/** Binds the inference and health services; health follows `readiness` from the first moment. */
+/** Binds the inference, health and reflection services; health follows `readiness` from the first moment. */
 export async function startGrpcServer(service: InferenceService, readiness: Readiness, options: GrpcOptions, log: Logger): Promise<GrpcServer> {
   const server = new Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
@@ -49,6 +50,7 @@ export async function startGrpcServer(service: InferenceService, readiness: Read
       });
     },
   });
+  addReflection(server);
   const address = options.host.includes(':') ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
