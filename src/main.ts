@@ -5,6 +5,9 @@ import { handleShutdownSignals } from './lifecycle/signals';
 import { pinNextTickMaps } from './platform/pin-tick-maps';
 
 async function main(): Promise<void> {
+  // onnxruntime 1.30 on Linux otherwise starts Microsoft's telemetry (files under /tmp and ~/.cache,
+  // uploads). Set here, before any session worker exists, so their ONNX Runtime reads it; an explicit value wins.
+  process.env.ORT_DISABLE_TELEMETRY ??= '1';
   let config;
   try {
     config = loadConfig();

@@ -37,11 +37,14 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts the server with `env` on top of the test defaults and waits for 'server started'. */
+/** Starts the server with `env` on top of the test defaults (undefined removes one) and waits for 'server started'. */
 export async function startChildServer(env: NodeJS.ProcessEnv): Promise<ChildServer> {
   const port = await freePort();
+  const merged: NodeJS.ProcessEnv = { ...process.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: String(port), METRICS_PORT: '0', EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'info', ...env };
+  // An undefined value removes the variable (spawn would pass the string 'undefined').
+  const childEnv = Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined));
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: String(port), METRICS_PORT: '0', EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'info', ...env },
+    env: childEnv,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const logs: LogLine[] = [];
