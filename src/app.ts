@@ -4,8 +4,10 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from './config/load';
 import { InferenceService } from './dataplane/inference-service';
+import { RepositoryService } from './dataplane/repository-service';
 import type { Logger } from './observability/logger';
 import { ModelRepository } from './repository/model-repository';
+import { RepositoryPoller } from './repository/repository-poller';
 import { Router } from './routing/router';
 import { PROTO_DIR } from './transport/protos';
 import { INFERENCE_SERVICE, startGrpcServer } from './transport/server';
@@ -13,7 +15,7 @@ import { INFERENCE_SERVICE, startGrpcServer } from './transport/server';
 /** ServerMetadata reports the package's own name and version. */
 const PACKAGE = JSON.parse(fs.readFileSync(path.join(PROTO_DIR, '..', 'package.json'), 'utf8')) as { name: string; version: string };
 /** Triton protocol extensions this server implements. */
-const EXTENSIONS = ['model_configuration', 'statistics', 'parameters'];
+const EXTENSIONS = ['model_configuration', 'model_repository', 'statistics', 'parameters'];
 
 export interface RunningServer {
   readonly port: number;
@@ -29,7 +31,8 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
   const started = performance.now();
   const repository = new ModelRepository(config, log);
-  const service = new InferenceService(repository, new Router(repository), { name: PACKAGE.name, version: PACKAGE.version, extensions: EXTENSIONS });
+  const info = { name: PACKAGE.name, version: PACKAGE.version, extensions: EXTENSIONS };
+  const service = new InferenceService(repository, new Router(repository), info, new RepositoryService(repository));
   const grpc = await startGrpcServer(service, config.grpc, log);
   try {
     await repository.loadAll();
@@ -37,6 +40,9 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     await grpc.shutdown();
     throw err;
   }
+  const { modelControl } = config;
+  const poller = modelControl.mode === 'poll' ? new RepositoryPoller(() => repository.poll(), modelControl.pollSeconds * 1000, log) : undefined;
+  poller?.start();
   service.markStarted();
   const ready = service.isReady();
   grpc.health.setStatus('', ready ? 'SERVING' : 'NOT_SERVING');
@@ -61,6 +67,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     service,
     repository,
     stop: async () => {
+      await poller?.stop();
       await grpc.shutdown();
       await repository.unloadAll();
     },

@@ -194,8 +194,8 @@ describe('e2e: RPCs against the bundled models', function () {
     });
 
     it('answers UNIMPLEMENTED for the Triton RPCs that are declared but not served yet', async () => {
-      await expectRpcError(t.client.unary('RepositoryIndex', {}), grpc.status.UNIMPLEMENTED);
       await expectRpcError(t.client.unary('SystemSharedMemoryStatus', {}), grpc.status.UNIMPLEMENTED);
+      await expectRpcError(t.client.unary('CudaSharedMemoryStatus', {}), grpc.status.UNIMPLEMENTED);
     });
   });
 

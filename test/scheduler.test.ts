@@ -59,7 +59,6 @@ function config(maxBatchSize: number, batching: Partial<DynamicBatching> | undef
     outputs: [{ name: 'y', datatype: 'FP32', dims: [1] }],
     versionPolicy: { kind: 'latest', numVersions: 1 },
     instanceCount: 2,
-    instanceKind: 'KIND_CPU',
     dynamicBatching: batching && {
       maxQueueDelayMicros: 0,
       preferredBatchSizes: [],

@@ -7,6 +7,7 @@ import { asInferenceError, notFound } from '../errors';
 import type { ModelRepository } from '../repository/model-repository';
 import type { ModelVersion } from '../repository/model-version';
 import type { Router } from '../routing/router';
+import type { RepositoryService } from './repository-service';
 import type { InferenceJob } from '../batching/inference-job';
 import type { Cancellation } from '../batching/cancellation';
 import type { Tensor } from '../tensor/tensor';
@@ -40,6 +41,8 @@ export class InferenceService {
     private readonly repository: ModelRepository,
     private readonly router: Router,
     readonly info: ServerInfo,
+    /** The repository extension's RPCs (RepositoryIndex, RepositoryModelLoad / Unload). */
+    readonly repositoryService: RepositoryService,
   ) {}
 
   /** Called once every model has been loaded and warmed up (or failed). */
