@@ -79,9 +79,9 @@ export class ModelRepository extends EventEmitter<{ change: [] }> {
     return this.models.values();
   }
 
-  /** The models server readiness waits for: all in none and poll modes, those asked to load in explicit mode. */
+  /** The models server readiness waits for, by name: all in none and poll modes, those asked to load in explicit mode. */
   modelNames(): string[] {
-    return [...this.models.values()].filter((e) => e.required).map((e) => e.name);
+    return [...this.models.values()].filter((e) => e.required).map((e) => e.name).sort((a, b) => a.localeCompare(b));
   }
 
   /** A request that names no version would be served: some version of the model is READY. */
