@@ -31,6 +31,15 @@ export interface ModelEntry {
   readonly required: boolean;
 }
 
+/** The repository's models, as model control reads and replaces them. */
+export interface EntryStore {
+  get(name: string): ModelEntry | undefined;
+  names(): string[];
+  /** Puts the entry in place of the model's previous one and tells listeners. */
+  set(entry: ModelEntry): void;
+  delete(name: string): void;
+}
+
 export const READY: VersionStatus = { state: 'READY', reason: '' };
 export const LOADING: VersionStatus = { state: 'LOADING', reason: '' };
 export const UNLOADING: VersionStatus = { state: 'UNLOADING', reason: '' };

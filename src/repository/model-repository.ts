@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import type { ServerConfig } from '../config/load';
 import type { Logger } from '../observability/logger';
 import { listModelFolders } from './discover';
-import { ModelControl, type EntryStore } from './model-control';
-import type { ModelEntry } from './model-entry';
+import { ModelControl } from './model-control';
+import type { EntryStore, ModelEntry } from './model-entry';
 import { indexRows, type IndexRow } from './repository-index';
 import { VersionLoader } from './version-loader';
 

@@ -12,9 +12,9 @@ export interface IndexRow {
 }
 
 /**
- * A model never loaded is one row with its name alone. A serving version's reason is why the
- * model's last reload failed, if it did; a model whose load failed as a whole with nothing
- * serving has a row without version, UNAVAILABLE with the reason.
+ * A model never loaded (or unloaded before any version was known) is one row with its name alone.
+ * A serving version's reason is why the model's last reload failed, if it did; a model whose load
+ * failed as a whole with nothing serving has a row without version, UNAVAILABLE with the reason.
  */
 export function indexRows(names: readonly string[], entryOf: (name: string) => ModelEntry | undefined): IndexRow[] {
   const rows: IndexRow[] = [];
@@ -27,7 +27,9 @@ export function indexRows(names: readonly string[], entryOf: (name: string) => M
     for (const [version, s] of entry.status) {
       rows.push({ name, version, state: s.state, reason: s.state === 'READY' ? entry.reason : s.reason });
     }
-    if (entry.versions.size === 0 && entry.reason !== '') rows.push({ name, version: undefined, state: 'UNAVAILABLE', reason: entry.reason });
+    if (entry.versions.size === 0 && (entry.reason !== '' || entry.status.size === 0)) {
+      rows.push({ name, version: undefined, state: entry.reason === '' ? '' : 'UNAVAILABLE', reason: entry.reason });
+    }
   }
   return rows;
 }
