@@ -39,7 +39,7 @@ describe('e2e model control mode poll', function () {
     t = await serveRepository(
       [
         { name: 'grows', config: BATCHING, versions: v(1) },
-        { name: 'corrupt_newcomer', config: ALL, versions: v(1) },
+        { name: 'corrupt_newcomer', config: BATCHING, versions: v(1) },
         { name: 'shrinks', config: ALL, versions: v(1, 2) },
         { name: 'goner', config: BATCHING, versions: v(1) },
         { name: 'reconfigured', config: BATCHING, versions: v(1, 2) },
@@ -84,7 +84,7 @@ describe('e2e model control mode poll', function () {
     await expectRpcError(inferVersioned(t.client, 'grows', '1'), status.UNAVAILABLE, "model 'grows' version 1 is not ready: unloaded");
   });
 
-  it('keeps the old version serving when a new version is garbage, and reports why in RepositoryIndex and the log', async () => {
+  it('keeps the old version serving when a new version is garbage, though the policy (latest 1) would serve only the new one, and reports why in RepositoryIndex and the log', async () => {
     writeModelFile(t.repo, 'corrupt_newcomer', 2, GARBAGE);
     await t.server.repository.poll();
     expectComputedBy(await inferVersioned(t.client, 'corrupt_newcomer'), 1);
