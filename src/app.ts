@@ -8,8 +8,10 @@ import { unavailable } from './errors';
 import { InferenceService } from './dataplane/inference-service';
 import { Readiness } from './health/readiness';
 import { drain, type DrainOutcome } from './lifecycle/drain';
+import { RepositoryService } from './dataplane/repository-service';
 import type { Logger } from './observability/logger';
 import { ModelRepository } from './repository/model-repository';
+import { RepositoryPoller } from './repository/repository-poller';
 import { Router } from './routing/router';
 import { PROTO_DIR } from './transport/protos';
 import { startGrpcServer } from './transport/server';
@@ -17,7 +19,7 @@ import { startGrpcServer } from './transport/server';
 /** ServerMetadata reports the package's own name and version. */
 const PACKAGE = JSON.parse(fs.readFileSync(path.join(PROTO_DIR, '..', 'package.json'), 'utf8')) as { name: string; version: string };
 /** Triton protocol extensions this server implements. */
-const EXTENSIONS = ['model_configuration', 'statistics', 'parameters'];
+const EXTENSIONS = ['model_configuration', 'model_repository', 'statistics', 'parameters'];
 
 export interface RunningServer {
   readonly port: number;
@@ -39,7 +41,8 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const repository = new ModelRepository(config, log);
   const readiness = new Readiness(repository);
   const admission = new Admission();
-  const service = new InferenceService(repository, new Router(repository), readiness, admission, { name: PACKAGE.name, version: PACKAGE.version, extensions: EXTENSIONS });
+  const info = { name: PACKAGE.name, version: PACKAGE.version, extensions: EXTENSIONS };
+  const service = new InferenceService(repository, new Router(repository), readiness, admission, info, new RepositoryService(repository));
   const grpc = await startGrpcServer(service, readiness, config.grpc, log);
   try {
     await repository.loadAll();
@@ -47,6 +50,9 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     await grpc.close();
     throw err;
   }
+  const { modelControl } = config;
+  const poller = modelControl.mode === 'poll' ? new RepositoryPoller(() => repository.poll(), modelControl.pollSeconds * 1000, log) : undefined;
+  poller?.start();
   readiness.markStarted();
   const ready = readiness.serverReady;
   log.info(
@@ -69,11 +75,18 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     admission,
     cutQueued: () => repository.rejectQueued(unavailable('the server shut down before this request ran (shutdown grace period over); retry on another replica')),
     closeTransport: () => grpc.close(),
-    unloadModels: () => repository.unloadAll(),
+    unloadModels: async () => {
+      await poller?.stop();
+      await repository.unloadAll();
+    },
   };
   const graceMs = config.shutdown.graceSeconds * 1000;
   let drained: Promise<DrainOutcome> | undefined;
-  const drainOnce = (delayMs: number): Promise<DrainOutcome> => (drained ??= drain(targets, { delayMs, graceMs }, log));
+  const drainOnce = (delayMs: number): Promise<DrainOutcome> => {
+    // No rescans while draining; unloadModels waits for one in progress.
+    void poller?.stop();
+    return (drained ??= drain(targets, { delayMs, graceMs }, log));
+  };
   return {
     port: grpc.port,
     service,

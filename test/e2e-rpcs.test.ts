@@ -31,6 +31,7 @@ interface ConfigResponse {
     input: ConfigTensor[];
     output: ConfigTensor[];
     dynamic_batching?: { max_queue_delay_microseconds?: string };
+    instance_group?: { count: number; kind: string }[];
   };
 }
 interface DurationMsg { count: string; ns: string }
@@ -182,7 +183,7 @@ describe('e2e: RPCs against the bundled models', function () {
       const res = await t.client.unary<{ name: string; version: string; extensions: string[] }>('ServerMetadata', {});
       expect(res.name).to.equal(pkg.name);
       expect(res.version).to.equal(pkg.version);
-      expect(res.extensions).to.include.members(['model_configuration', 'statistics']);
+      expect(res.extensions).to.include.members(['model_configuration', 'model_repository', 'statistics']);
     });
 
     it("reports SERVING from grpc.health.v1 Check for the whole server ('')", async () => {
@@ -194,8 +195,8 @@ describe('e2e: RPCs against the bundled models', function () {
     });
 
     it('answers UNIMPLEMENTED for the Triton RPCs that are declared but not served yet', async () => {
-      await expectRpcError(t.client.unary('RepositoryIndex', {}), grpc.status.UNIMPLEMENTED);
       await expectRpcError(t.client.unary('SystemSharedMemoryStatus', {}), grpc.status.UNIMPLEMENTED);
+      await expectRpcError(t.client.unary('CudaSharedMemoryStatus', {}), grpc.status.UNIMPLEMENTED);
     });
   });
 
@@ -282,11 +283,32 @@ describe('e2e: RPCs against the bundled models', function () {
       expect(config.dynamic_batching, 'auto-config turns dynamic batching on').to.be.an('object');
     });
 
+    it('reports instance_group kind KIND_CPU from the provider in use, for a config.json that says KIND_CPU and for an auto-configured model', async () => {
+      for (const model of ['stock_scorer', 'digit_cnn']) {
+        const { config } = await t.client.unary<ConfigResponse>('ModelConfig', { name: model });
+        expect(config.instance_group?.map((g) => g.kind), model).to.deep.equal(['KIND_CPU']);
+      }
+    });
+
     it('spells BYTES as TYPE_STRING in type_echo\'s config', async () => {
       const { config } = await t.client.unary<ConfigResponse>('ModelConfig', { name: 'type_echo' });
       expect(config.max_batch_size).to.equal(8);
       expect(config.input.find((i) => i.name === 'in_bytes')).to.deep.equal({ name: 'in_bytes', data_type: 'TYPE_STRING', dims: ['-1'] });
       expect(config.input.find((i) => i.name === 'in_fp16')).to.deep.equal({ name: 'in_fp16', data_type: 'TYPE_FP16', dims: ['-1'] });
+    });
+  });
+
+  describe('the model repository extension in model control mode none (the default)', () => {
+    it('lists every bundled model in RepositoryIndex with its versions READY', async () => {
+      const res = await t.client.unary<{ models: { name: string; version: string; state: string }[] }>('RepositoryIndex', {});
+      expect(res.models.map((m) => [m.name, m.version, m.state])).to.deep.equal(BUNDLED.map((name) => [name, '1', 'READY']));
+    });
+
+    it('answers RepositoryModelLoad and RepositoryModelUnload with UNAVAILABLE, as Triton does, and changes nothing', async () => {
+      const refusal = "explicit model load / unload is not allowed in model control mode 'none'";
+      await expectRpcError(t.client.unary('RepositoryModelLoad', { model_name: 'stock_scorer' }), grpc.status.UNAVAILABLE, refusal);
+      await expectRpcError(t.client.unary('RepositoryModelUnload', { model_name: 'stock_scorer' }), grpc.status.UNAVAILABLE, refusal);
+      expect(await t.client.unary('ModelReady', { name: 'stock_scorer' })).to.deep.include({ ready: true });
     });
   });
 

@@ -6,7 +6,8 @@ import type { DynamicBatching, ModelConfig } from '../src/repository/model-confi
 import type { InstancePool } from '../src/runtime/instance-pool';
 import type { RunResult } from '../src/runtime/model-instance';
 import type { WireTensor } from '../src/runtime/worker-protocol';
-import { fakeJob, policy, sleep, type FakeJob } from './support/batching-fakes';
+import { Cancellation } from '../src/batching/cancellation';
+import { fakeJob, policy, sleep, trackTimers, type FakeJob } from './support/batching-fakes';
 
 interface HeldRun {
   readonly x: Float32Array;
@@ -58,7 +59,6 @@ function config(maxBatchSize: number, batching: Partial<DynamicBatching> | undef
     outputs: [{ name: 'y', datatype: 'FP32', dims: [1] }],
     versionPolicy: { kind: 'latest', numVersions: 1 },
     instanceCount: 2,
-    instanceKind: 'KIND_CPU',
     dynamicBatching: batching && {
       maxQueueDelayMicros: 0,
       preferredBatchSizes: [],
@@ -169,5 +169,64 @@ describe('scheduler', () => {
     expect(stats.executionCount).to.equal(2);
     expect(stats.inferenceCount).to.equal(4);
     expect([...stats.batchStats.keys()].sort()).to.deep.equal([1, 3]);
+  });
+
+  describe('pending and whenIdle (what an unload drains)', () => {
+    it('counts queued and running jobs as pending, and whenIdle resolves only once the last is answered', async () => {
+      const { scheduler, a, b } = start(1, {});
+      const jobs = [job(1), job(2), job(3)];
+      for (const j of jobs) scheduler.submit(j);
+      expect(scheduler.pending, 'two running, one queued').to.equal(3);
+      let idle = false;
+      const drained = scheduler.whenIdle().then(() => (idle = true));
+      a.runs[0].finish();
+      b.runs[0].finish();
+      await Promise.all([jobs[0].settled, jobs[1].settled]);
+      await sleep(1);
+      expect(scheduler.pending, 'the queued job now runs').to.equal(1);
+      expect(idle, 'idle while a job still runs').to.equal(false);
+      (a.runs[1] ?? b.runs[1]).finish();
+      await drained;
+      expect(scheduler.pending).to.equal(0);
+      expect(jobs.map(answer)).to.deep.equal([[1], [2], [3]]);
+    });
+
+    it('whenIdle resolves at once when nothing is pending', async () => {
+      const { scheduler } = start(1, {});
+      await scheduler.whenIdle();
+      expect(scheduler.pending).to.equal(0);
+    });
+
+    it('with preserve_ordering, a finished batch held for an earlier one still counts as pending', async () => {
+      const { scheduler, a, b } = start(1, { preserveOrdering: true });
+      const [first, second] = [job(1), job(2)];
+      scheduler.submit(first);
+      scheduler.submit(second);
+      b.runs[0].finish();
+      await sleep(5);
+      expect(scheduler.pending, 'the second is held back, unanswered').to.equal(2);
+      a.runs[0].finish();
+      await scheduler.whenIdle();
+      expect([first, second].map(answer)).to.deep.equal([[1], [2]]);
+    });
+
+    it('leaves no timer behind once idle: the queue-delay timer of a job cancelled while waiting for company is cleared', async () => {
+      const timers = trackTimers();
+      try {
+        const { scheduler, a } = start(8, { maxQueueDelayMicros: 60_000_000 });
+        const cancellation = new Cancellation();
+        const waiting = fakeJob({ label: 'w', rows: 1, shapeKey: '1;', cancellation, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: Float32Array.of(1) }] });
+        scheduler.submit(waiting);
+        expect(a.runs, 'a lone job waits out the queue delay').to.have.length(0);
+        expect(timers.pending(), 'the scheduler armed its delay timer').to.equal(1);
+        const drained = scheduler.whenIdle();
+        cancellation.cancel();
+        await drained;
+        expect(waiting.outcome.rejected?.message).to.match(/cancelled/);
+        expect(timers.pending(), 'no timer outlives the drain').to.equal(0);
+      } finally {
+        timers.stop();
+      }
+    });
   });
 });

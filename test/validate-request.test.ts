@@ -15,7 +15,6 @@ const config: ModelConfig = {
   outputs: [{ name: 'y', datatype: 'FP32', dims: [1] }, { name: 'z', datatype: 'FP32', dims: [1] }],
   versionPolicy: { kind: 'latest', numVersions: 1 },
   instanceCount: 1,
-  instanceKind: 'KIND_AUTO',
   dynamicBatching: undefined,
   warmup: [],
 };

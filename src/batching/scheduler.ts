@@ -26,6 +26,10 @@ export class Scheduler {
   private nextToDeliver = 0;
   private nextBatch = 0;
   private readonly finished = new Map<number, FinishedBatch>();
+  /** Jobs that left the queue in a batch and have not been answered yet. */
+  private inBatches = 0;
+  /** Told once nothing is queued or running; undefined (one check per batch) while no one waits. */
+  private idleWaiters: (() => void)[] | undefined;
 
   constructor(
     config: ModelConfig,
@@ -42,7 +46,23 @@ export class Scheduler {
     };
     this.delayMs = db ? db.maxQueueDelayMicros / 1000 : 0;
     this.preserveOrdering = db?.preserveOrdering ?? false;
-    this.queue = new PolicyQueue(levelPolicies(db, defaultQueuePolicy), () => this.schedule());
+    this.queue = new PolicyQueue(levelPolicies(db, defaultQueuePolicy), () => this.afterRemoval());
+  }
+
+  /** Jobs queued or running and not yet answered. */
+  get pending(): number {
+    return this.queue.size + this.inBatches;
+  }
+
+  /**
+   * Resolves once every job accepted so far has been answered (at once when none is pending), with
+   * the delay timer cleared, so that nothing of a drained version outlives its unload.
+   */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      (this.idleWaiters ??= []).push(resolve);
+      this.notifyIfIdle();
+    });
   }
 
   /** Queues the job (or throws RESOURCE_EXHAUSTED); it settles through its own resolve/reject. */
@@ -69,6 +89,7 @@ export class Scheduler {
         return;
       }
       for (const entry of batch.entries) this.queue.take(entry);
+      this.inBatches += batch.entries.length;
       void this.execute(instance, batch);
     }
   }
@@ -113,18 +134,39 @@ export class Scheduler {
     this.pool.release(instance);
     this.deliver(seq, { jobs, outcome });
     this.schedule();
+    if (this.idleWaiters) this.notifyIfIdle();
+  }
+
+  /** A job expired or was cancelled in the queue. */
+  private afterRemoval(): void {
+    this.schedule();
+    if (this.idleWaiters) this.notifyIfIdle();
+  }
+
+  private notifyIfIdle(): void {
+    if (this.pending > 0 || !this.idleWaiters) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = undefined;
+    for (const resolve of waiters) resolve();
   }
 
   private deliver(seq: number, batch: FinishedBatch): void {
     if (!this.preserveOrdering) {
-      settle(batch);
+      this.answer(batch);
       return;
     }
     this.finished.set(seq, batch);
     for (let next = this.finished.get(this.nextToDeliver); next; next = this.finished.get(this.nextToDeliver)) {
       this.finished.delete(this.nextToDeliver++);
-      settle(next);
+      this.answer(next);
     }
+  }
+
+  private answer(batch: FinishedBatch): void {
+    this.inBatches -= batch.jobs.length;
+    settle(batch);
   }
 }
 

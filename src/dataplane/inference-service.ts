@@ -8,6 +8,7 @@ import type { Readiness } from '../health/readiness';
 import type { ModelRepository } from '../repository/model-repository';
 import type { ModelVersion } from '../repository/model-version';
 import type { Router } from '../routing/router';
+import type { RepositoryService } from './repository-service';
 import type { InferenceJob } from '../batching/inference-job';
 import type { Cancellation } from '../batching/cancellation';
 import type { Tensor } from '../tensor/tensor';
@@ -42,6 +43,8 @@ export class InferenceService {
     private readonly readiness: Readiness,
     private readonly admission: Admission,
     readonly info: ServerInfo,
+    /** The repository extension's RPCs (RepositoryIndex, RepositoryModelLoad / Unload). */
+    readonly repositoryService: RepositoryService,
   ) {}
 
   /** A process that answers is alive; a wedged event loop answers nothing. */

@@ -38,11 +38,7 @@ export class Readiness extends EventEmitter<{ change: [] }> {
 
   /** A model is ready when an unpinned request to it would be served. */
   modelReady(name: string): boolean {
-    if (this.draining) return false;
-    const entry = this.repository.get(name);
-    if (!entry) return false;
-    for (const version of entry.versions.values()) if (version.ready) return true;
-    return false;
+    return !this.draining && this.repository.isModelReady(name);
   }
 
   /** A pinned version's readiness, as ModelReady with a version reports it. */
@@ -50,6 +46,7 @@ export class Readiness extends EventEmitter<{ change: [] }> {
     return !this.draining && this.repository.get(name)?.versions.get(version)?.ready === true;
   }
 
+  /** Every model the server holds, ready or not, for per-model health. */
   modelNames(): string[] {
     return [...this.repository.entries()].map((e) => e.name);
   }

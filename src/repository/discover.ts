@@ -1,50 +1,61 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { VersionPolicy } from './model-config';
+import { fileStamp, isMissing } from './model-fingerprint';
 
-export interface DiscoveredModel {
+/** One `<repository>/<model>/` folder as it is on disk now. */
+export interface ModelFolder {
   readonly name: string;
   readonly dir: string;
-  /** Parsed config.json, or undefined when the folder has none (auto-config). */
-  readonly configJson: unknown;
-  /** Why config.json could not be parsed: that model fails to load, the others still serve. */
-  readonly configError: string | undefined;
-  /** Numeric version folders that hold a model.onnx, ascending. */
-  readonly versions: readonly number[];
+  /** config.json's text, or undefined when the folder has none (auto-config). */
+  readonly configText: string | undefined;
+  /** Numeric version folders that hold a model.onnx, ascending, each with its file's stamp. */
+  readonly versions: ReadonlyMap<number, string>;
 }
 
 export const MODEL_FILE = 'model.onnx';
+export const CONFIG_FILE = 'config.json';
 
-/** Lists `<repo>/<model>/<version>/model.onnx` in Triton's layout; other entries are ignored. */
-export async function discoverModels(repository: string): Promise<DiscoveredModel[]> {
+/** The model folders of the repository in Triton's layout, by name; hidden entries are ignored. */
+export async function listModelFolders(repository: string): Promise<string[]> {
   let entries;
   try {
     entries = await fs.readdir(repository, { withFileTypes: true });
   } catch (err) {
     throw new Error(`model repository '${repository}' cannot be read: ${(err as Error).message}`);
   }
-  const models: DiscoveredModel[] = [];
-  for (const entry of entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name))) {
-    const dir = path.join(repository, entry.name);
-    const children = await fs.readdir(dir, { withFileTypes: true });
-    const versions: number[] = [];
-    for (const child of children) {
-      if (!child.isDirectory() || !/^[0-9]+$/.test(child.name)) continue;
-      if (await exists(path.join(dir, child.name, MODEL_FILE))) versions.push(Number(child.name));
-    }
-    const configPath = path.join(dir, 'config.json');
-    let configJson: unknown;
-    let configError: string | undefined;
-    if (await exists(configPath)) {
-      try {
-        configJson = JSON.parse(await fs.readFile(configPath, 'utf8'));
-      } catch (err) {
-        configError = `model '${entry.name}' config.json is not valid JSON: ${(err as Error).message}`;
-      }
-    }
-    models.push({ name: entry.name, dir, configJson, configError, versions: versions.sort((a, b) => a - b) });
+  const names: string[] = [];
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    // A symbolic link to a folder counts too (Kubernetes volumes are made of them).
+    if (entry.isDirectory() || (entry.isSymbolicLink() && (await isFolder(path.join(repository, entry.name))))) names.push(entry.name);
   }
-  return models;
+  return names.sort((a, b) => a.localeCompare(b));
+}
+
+/** Reads `<repository>/<name>/`: config.json and the version folders; undefined when the folder is gone. */
+export async function readModelFolder(repository: string, name: string): Promise<ModelFolder | undefined> {
+  const dir = path.join(repository, name);
+  let children;
+  try {
+    children = await fs.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+  const found: [number, string][] = [];
+  for (const child of children) {
+    if (!/^[0-9]+$/.test(child.name)) continue;
+    const stamp = await fileStamp(path.join(dir, child.name, MODEL_FILE));
+    if (stamp !== undefined) found.push([Number(child.name), stamp]);
+  }
+  let configText: string | undefined;
+  try {
+    configText = await fs.readFile(path.join(dir, CONFIG_FILE), 'utf8');
+  } catch (err) {
+    if (!isMissing(err)) throw err;
+  }
+  return { name, dir, configText, versions: new Map(found.sort(([a], [b]) => a - b)) };
 }
 
 /** The versions a policy serves out of those on disk. */
@@ -59,10 +70,9 @@ export function selectVersions(available: readonly number[], policy: VersionPoli
   }
 }
 
-async function exists(p: string): Promise<boolean> {
+async function isFolder(p: string): Promise<boolean> {
   try {
-    await fs.access(p);
-    return true;
+    return (await fs.stat(p)).isDirectory();
   } catch {
     return false;
   }

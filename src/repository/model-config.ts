@@ -48,7 +48,6 @@ export interface ModelConfig {
   readonly outputs: readonly TensorSpec[];
   readonly versionPolicy: VersionPolicy;
   readonly instanceCount: number;
-  readonly instanceKind: string;
   /** Absent: one request per run. */
   readonly dynamicBatching: DynamicBatching | undefined;
   /** Triton's model_warmup samples; empty: the automatic, best-effort warm-up. */
@@ -94,7 +93,6 @@ export function parseModelConfig(model: string, json: unknown, defaultMaxQueueSi
 
   const groups = c.instance_group;
   let instanceCount = 1;
-  let instanceKind = 'KIND_AUTO';
   if (groups !== undefined) {
     if (!Array.isArray(groups) || groups.length === 0) fail('instance_group must be a non-empty list');
     const list = groups as unknown[];
@@ -103,8 +101,9 @@ export function parseModelConfig(model: string, json: unknown, defaultMaxQueueSi
     if (!isObject(g)) fail('instance_group[0] must be an object');
     const group = g as Json;
     instanceCount = group.count === undefined ? 1 : positiveInt(group.count, 'instance_group[0].count', fail);
-    instanceKind = group.kind === undefined ? 'KIND_AUTO' : String(group.kind);
-    if (!['KIND_AUTO', 'KIND_CPU', 'KIND_GPU'].includes(instanceKind)) fail(`instance_group[0].kind '${instanceKind}' is not supported`);
+    // The kind is checked, not kept: ModelConfig reports the kind of the provider the sessions got.
+    const kind = group.kind === undefined ? 'KIND_AUTO' : String(group.kind);
+    if (!['KIND_AUTO', 'KIND_CPU', 'KIND_GPU'].includes(kind)) fail(`instance_group[0].kind '${kind}' is not supported`);
   }
 
   return {
@@ -115,7 +114,6 @@ export function parseModelConfig(model: string, json: unknown, defaultMaxQueueSi
     outputs: tensors('output'),
     versionPolicy: parseVersionPolicy(c.version_policy, fail),
     instanceCount,
-    instanceKind,
     dynamicBatching: c.dynamic_batching === undefined ? undefined : parseDynamicBatching(c.dynamic_batching, defaultMaxQueueSize, fail),
     warmup: parseModelWarmup(c.model_warmup, fail),
   };

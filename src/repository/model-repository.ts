@@ -1,45 +1,84 @@
 /**
- * Discovers the models in the repository folder, loads the versions each one's policy
- * selects, warms them up, and holds them for routing.
+ * The models the server holds and the one door to changing them: loading at start, polling,
+ * loading and unloading on request (model-control.ts does the work). Readiness is read here.
  */
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from '../config/load';
 import type { InferenceError } from '../errors';
 import type { Logger } from '../observability/logger';
-import { InstancePool } from '../runtime/instance-pool';
-import { completeConfig } from './auto-config';
-import { discoverModels, MODEL_FILE, selectVersions, type DiscoveredModel } from './discover';
-import { parseModelConfig, type QueuePolicy } from './model-config';
-import { ModelVersion } from './model-version';
-import { warmUp } from './warmup';
-
-export interface ModelEntry {
-  readonly name: string;
-  /** Loaded versions by number. */
-  readonly versions: Map<number, ModelVersion>;
-  /** Why a model or one of its versions failed to load, if it did. */
-  readonly failures: string[];
-  /** Versions that failed to load, with the reason, so a request pinned to one hears why. */
-  readonly failedVersions: Map<number, string>;
-}
+import { listModelFolders } from './discover';
+import { ModelControl } from './model-control';
+import type { EntryStore, ModelEntry } from './model-entry';
+import { indexRows, type IndexRow } from './repository-index';
+import { VersionLoader } from './version-loader';
 
 /** Emits 'change' whenever a model or version appears, goes, or changes state. */
 export class ModelRepository extends EventEmitter<{ change: [] }> {
   private readonly models = new Map<string, ModelEntry>();
-  private readonly defaultQueuePolicy: QueuePolicy;
+  /**
+   * Models readiness waits for: those loaded at start, and any that has served since. A model
+   * that first appears later (a poll, a RepositoryModelLoad) and fails to load is reported, but
+   * does not take every replica out of service at once.
+   */
+  private readonly awaited = new Set<string>();
+  private readonly control: ModelControl;
+  private readonly directory: string;
 
-  constructor(private readonly config: ServerConfig, private readonly log: Logger) {
+  constructor(config: ServerConfig, log: Logger) {
     super();
-    this.defaultQueuePolicy = { maxQueueSize: config.defaultMaxQueueSize, defaultTimeoutMicros: 0, allowTimeoutOverride: false, timeoutAction: 'REJECT' };
+    this.directory = path.resolve(config.modelRepository);
+    const changed = (): void => {
+      for (const name of this.models.keys()) if (this.isModelReady(name)) this.awaited.add(name);
+      this.emit('change');
+    };
+    const store: EntryStore = {
+      get: (name) => this.models.get(name),
+      names: () => [...this.models.keys()],
+      set: (entry) => {
+        this.models.set(entry.name, entry);
+        changed();
+      },
+      delete: (name) => {
+        this.awaited.delete(name);
+        if (this.models.delete(name)) changed();
+      },
+    };
+    const settings = { repository: this.directory, ...config.modelControl, defaultMaxQueueSize: config.defaultMaxQueueSize };
+    this.control = new ModelControl(store, new VersionLoader(config, log, changed), settings, log);
   }
 
-  /** Loads everything; a model that fails is logged and kept as failed, and the rest still serve. */
+  /** What the model control mode loads at start; a model that fails is kept as failed, and the rest still serve. */
   async loadAll(): Promise<void> {
-    const discovered = await discoverModels(path.resolve(this.config.modelRepository));
-    await Promise.all(discovered.map((model) => this.loadModel(model)));
+    await this.control.start();
+    for (const name of this.models.keys()) this.awaited.add(name);
     this.emit('change');
+  }
+
+  /** Poll mode's rescan, for the poller, and for tests that must not wait for its timer. */
+  poll(): Promise<void> {
+    return this.control.poll();
+  }
+
+  /** Throws UNAVAILABLE unless models load and unload on request (explicit mode). */
+  checkExplicitControl(): void {
+    this.control.checkExplicit();
+  }
+
+  /** RepositoryModelLoad; `configText` replaces the model's config.json for this load. */
+  load(name: string, configText: string | undefined): Promise<void> {
+    return this.control.load(name, configText);
+  }
+
+  /** RepositoryModelUnload: resolves once the model's requests are answered and its workers stopped. */
+  unload(name: string): Promise<void> {
+    return this.control.unload(name);
+  }
+
+  /** Every model in the repository folder or held by the server, by name. */
+  async index(): Promise<IndexRow[]> {
+    const names = new Set([...(await listModelFolders(this.directory)), ...this.models.keys()]);
+    return indexRows([...names].sort((a, b) => a.localeCompare(b)), (name) => this.models.get(name));
   }
 
   get(name: string): ModelEntry | undefined {
@@ -50,13 +89,25 @@ export class ModelRepository extends EventEmitter<{ change: [] }> {
     return this.models.values();
   }
 
-  /** True when every model loaded with at least one version and each loaded version is ready. */
+  /**
+   * The models server readiness waits for, by name: in none and poll modes those of the repository,
+   * in explicit mode those asked for; of them, the ones loaded at start or that have served since.
+   */
+  modelNames(): string[] {
+    return [...this.models.values()].filter((e) => e.required && this.awaited.has(e.name)).map((e) => e.name).sort((a, b) => a.localeCompare(b));
+  }
+
+  /** A request that names no version would be served: some version of the model is READY. */
+  isModelReady(name: string): boolean {
+    const entry = this.models.get(name);
+    if (!entry) return false;
+    for (const version of entry.versions.values()) if (version.ready) return true;
+    return false;
+  }
+
+  /** Every model readiness waits for is ready; a failed newest version does not count while an older one serves. */
   get allReady(): boolean {
-    for (const entry of this.models.values()) {
-      if (entry.failures.length > 0 || entry.versions.size === 0) return false;
-      for (const version of entry.versions.values()) if (!version.ready) return false;
-    }
-    return true;
+    return this.modelNames().every((name) => this.isModelReady(name));
   }
 
   /** Fails every queued request of every version with `err`; returns how many. */
@@ -66,66 +117,8 @@ export class ModelRepository extends EventEmitter<{ change: [] }> {
     return count;
   }
 
-  async unloadAll(): Promise<void> {
-    const versions = [...this.models.values()].flatMap((e) => [...e.versions.values()]);
-    await Promise.all(versions.map((v) => v.unload()));
-  }
-
-  private async loadModel(model: DiscoveredModel): Promise<void> {
-    const entry: ModelEntry = { name: model.name, versions: new Map(), failures: [], failedVersions: new Map() };
-    this.models.set(model.name, entry);
-    this.emit('change');
-    try {
-      if (model.configError !== undefined) throw new Error(model.configError);
-      const partial = parseModelConfig(model.name, model.configJson ?? {}, this.config.defaultMaxQueueSize);
-      const versions = selectVersions(model.versions, partial.versionPolicy);
-      if (versions.length === 0) throw new Error(`no version folder with ${MODEL_FILE} matches the version policy`);
-      await Promise.all(
-        versions.map(async (version) => {
-          try {
-            entry.versions.set(version, await this.loadVersion(model, version, partial));
-          } catch (err) {
-            entry.failures.push(`version ${version}: ${(err as Error).message}`);
-            entry.failedVersions.set(version, (err as Error).message);
-            this.log.error({ model: model.name, version, err: (err as Error).message }, 'model version failed to load');
-          }
-        }),
-      );
-    } catch (err) {
-      entry.failures.push((err as Error).message);
-      this.log.error({ model: model.name, err: (err as Error).message }, 'model failed to load');
-    }
-  }
-
-  private async loadVersion(model: DiscoveredModel, version: number, partial: ReturnType<typeof parseModelConfig>): Promise<ModelVersion> {
-    const started = performance.now();
-    const { runtime } = this.config;
-    const pool = await InstancePool.start(partial.instanceCount, {
-      modelPath: path.join(model.dir, String(version), MODEL_FILE),
-      providers: runtime.executionProviders,
-      intraOpThreads: runtime.intraOpThreads,
-      graphOptimizationLevel: runtime.graphOptimizationLevel,
-    });
-    try {
-      const { session } = pool;
-      for (const failure of session.failures) {
-        this.log.warn({ model: model.name, version, provider: failure.provider, reason: failure.reason }, `execution provider ${failure.provider} unavailable, falling back`);
-      }
-      const config = completeConfig(partial, model.configJson !== undefined, session, {
-        maxBatchSize: this.config.defaultMaxBatchSize,
-        maxQueueSize: this.config.defaultMaxQueueSize,
-      });
-      await warmUp(config, model.dir, pool.instances, this.log, version);
-      const loaded = new ModelVersion(model.name, version, config, pool, this.defaultQueuePolicy, () => this.emit('change'));
-      loaded.state = 'READY';
-      this.log.info(
-        { model: model.name, version, provider: session.provider, instances: pool.size, max_batch_size: config.maxBatchSize, dynamic_batching: config.dynamicBatching !== undefined, warmup_samples: config.warmup.map((w) => w.name), ms: Math.round(performance.now() - started) },
-        'model version ready',
-      );
-      return loaded;
-    } catch (err) {
-      await pool.close();
-      throw err;
-    }
+  /** Drains and unloads every model; nothing loads afterwards. */
+  unloadAll(): Promise<void> {
+    return this.control.close();
   }
 }

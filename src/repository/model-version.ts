@@ -4,7 +4,8 @@ import type { ExecutionProvider } from '../config/schema';
 import type { InstancePool } from '../runtime/instance-pool';
 import type { ModelConfig, QueuePolicy } from './model-config';
 
-export type ModelState = 'LOADING' | 'READY' | 'UNAVAILABLE';
+/** Triton's version states; UNLOADING: taking no new requests, finishing those it holds. */
+export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
 
 /** One loaded version of a model: its configuration, sessions, scheduler and counters. */
 export class ModelVersion {
@@ -42,8 +43,14 @@ export class ModelVersion {
     return this.current === 'READY';
   }
 
+  /**
+   * Drains, then frees: the caller has already stopped routing to this version; its queued and
+   * running requests are answered before its workers stop.
+   */
   async unload(): Promise<void> {
-    this.state = 'UNAVAILABLE';
+    this.state = 'UNLOADING';
+    await this.scheduler.whenIdle();
     await this.pool.close();
+    this.state = 'UNAVAILABLE';
   }
 }

@@ -3,6 +3,7 @@
  * Canary and sticky routing will choose among versions here.
  */
 import { notFound, unavailable, invalidArgument } from '../errors';
+import { isLoadFailure } from '../repository/model-entry';
 import type { ModelRepository } from '../repository/model-repository';
 import type { ModelVersion } from '../repository/model-version';
 
@@ -15,12 +16,16 @@ export class Router {
     if (!entry) throw notFound(`unknown model '${modelName}'`);
     if (version !== '') {
       if (!/^[0-9]+$/.test(version)) throw invalidArgument(`model version '${version}' is not a number`);
-      const failure = entry.failedVersions.get(Number(version));
-      if (failure !== undefined) throw unavailable(`model '${modelName}' version ${version} failed to load: ${failure}`);
       const chosen = entry.versions.get(Number(version));
-      if (!chosen) throw notFound(`unknown version '${version}' of model '${modelName}'`);
-      if (!chosen.ready) throw unavailable(`model '${modelName}' version ${version} is not ready`);
-      return chosen;
+      if (chosen) {
+        if (chosen.ready) return chosen;
+        throw unavailable(`model '${modelName}' version ${version} is not ready: ${chosen.state.toLowerCase()}`);
+      }
+      const status = entry.status.get(Number(version));
+      if (!status) throw notFound(`unknown version '${version}' of model '${modelName}'`);
+      if (isLoadFailure(status)) throw unavailable(`model '${modelName}' version ${version} failed to load: ${status.reason}`);
+      // Triton's answer for a version it knows but does not serve now (loading, unloading, unloaded).
+      throw unavailable(`model '${modelName}' version ${version} is not ready: ${status.state === 'UNAVAILABLE' ? status.reason : status.state.toLowerCase()}`);
     }
     let latest: ModelVersion | undefined;
     for (const v of entry.versions.values()) if (v.ready && (!latest || v.version > latest.version)) latest = v;
@@ -30,5 +35,4 @@ export class Router {
     }
     return latest;
   }
-
 }

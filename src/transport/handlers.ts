@@ -11,11 +11,12 @@ import type { Logger } from '../observability/logger';
 import { decodeInferRequest, deadlineFrom } from './infer-codec';
 import { modelConfigMessage, modelStatisticsMessage } from './model-messages';
 import type { OpenCalls } from './open-calls';
+import { modelControlRequest, repositoryIndexMessage } from './repository-messages';
 import { GRPC_STATUS } from './status';
 import { logFailedRequest } from './request-log';
 import { handleStream } from './stream';
 import type { StreamReply } from './infer-response-encoder';
-import type { ModelRef, WireInferRequest } from './wire-types';
+import type { ModelRef, WireInferRequest, WireModelControlRequest, WireRepositoryIndexRequest } from './wire-types';
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void;
 
@@ -32,6 +33,18 @@ export function createHandlers(service: InferenceService, log: Logger, streamMax
         replyError(callback, rpc, err, (call.request as ModelRef).name);
       }
     };
+
+  /** For the RPCs that wait for the repository: a rejection becomes a status. */
+  const unaryAsync = <Req, Res>(rpc: string, body: (request: Req) => Promise<Res>): Unary<Req, Res> =>
+    (call, callback) => {
+      Promise.resolve()
+        .then(() => body(call.request))
+        .then(
+          (response) => callback(null, response),
+          (err: unknown) => replyError(callback, rpc, err, (call.request as WireModelControlRequest).model_name),
+        );
+    };
+  const repository = service.repositoryService;
 
   /** The result goes to grpc-js as it is: service-definition.ts encodes it. */
   const modelInfer: Unary<WireInferRequest, InferResult> = (call, callback) => {
@@ -52,10 +65,21 @@ export function createHandlers(service: InferenceService, log: Logger, streamMax
     ModelReady: unary('ModelReady', (req: ModelRef) => ({ ready: service.modelReady(req.name ?? '', req.version ?? '') })),
     ServerMetadata: unary('ServerMetadata', () => service.info),
     ModelMetadata: unary('ModelMetadata', (req: ModelRef) => service.modelMetadata(req.name ?? '', req.version ?? '')),
-    ModelConfig: unary('ModelConfig', (req: ModelRef) => ({ config: modelConfigMessage(service.modelVersion(req.name ?? '', req.version ?? '').config) })),
+    ModelConfig: unary('ModelConfig', (req: ModelRef) => ({ config: modelConfigMessage(service.modelVersion(req.name ?? '', req.version ?? '')) })),
     ModelStatistics: unary('ModelStatistics', (req: ModelRef) => ({
       model_stats: service.statistics(req.name ?? '', req.version ?? '').map(modelStatisticsMessage),
     })),
+    RepositoryIndex: unaryAsync('RepositoryIndex', async (req: WireRepositoryIndexRequest) =>
+      repositoryIndexMessage(await repository.index(req.repository_name ?? '', req.ready ?? false)),
+    ),
+    RepositoryModelLoad: unaryAsync('RepositoryModelLoad', async (req: WireModelControlRequest) => {
+      await repository.load(modelControlRequest(req));
+      return {};
+    }),
+    RepositoryModelUnload: unaryAsync('RepositoryModelUnload', async (req: WireModelControlRequest) => {
+      await repository.unload(modelControlRequest(req));
+      return {};
+    }),
     ModelInfer: modelInfer,
     ModelStreamInfer: (call: ServerDuplexStream<WireInferRequest, StreamReply>) => handleStream(call, service, log, streamMaxInFlight, openCalls),
   };

@@ -1,11 +1,17 @@
 /** Domain objects -> ModelConfigResponse and ModelStatisticsResponse messages. */
+import type { ExecutionProvider } from '../config/schema';
 import type { Duration } from '../observability/model-statistics';
-import type { ModelConfig, QueuePolicy } from '../repository/model-config';
+import type { QueuePolicy } from '../repository/model-config';
 import type { WarmupSample } from '../repository/warmup-config';
 import type { ModelVersion } from '../repository/model-version';
 import { toConfigType } from '../tensor/datatype';
 
-export function modelConfigMessage(config: ModelConfig): Record<string, unknown> {
+/** Triton's instance kind for the provider a version's sessions run on. */
+const INSTANCE_KIND: Readonly<Record<ExecutionProvider, string>> = { cuda: 'KIND_GPU', cpu: 'KIND_CPU' };
+
+/** The effective configuration of one loaded version: instance_group.kind is where it really runs, not what config.json asked. */
+export function modelConfigMessage(version: ModelVersion): Record<string, unknown> {
+  const { config } = version;
   const db = config.dynamicBatching;
   const policy = (p: QueuePolicy) => ({
     timeout_action: p.timeoutAction,
@@ -27,7 +33,7 @@ export function modelConfigMessage(config: ModelConfig): Record<string, unknown>
     version_policy: versionPolicy,
     input: config.inputs.map((t) => ({ name: t.name, data_type: toConfigType(t.datatype), dims: t.dims })),
     output: config.outputs.map((t) => ({ name: t.name, data_type: toConfigType(t.datatype), dims: t.dims })),
-    instance_group: [{ name: config.name, count: config.instanceCount, kind: config.instanceKind }],
+    instance_group: [{ name: config.name, count: config.instanceCount, kind: INSTANCE_KIND[version.provider] }],
     ...(db && {
       dynamic_batching: {
         preferred_batch_size: db.preferredBatchSizes,

@@ -28,3 +28,23 @@ export interface ModelRef {
   readonly name?: string;
   readonly version?: string;
 }
+
+export interface WireRepositoryParameter {
+  readonly parameter_choice?: 'bool_param' | 'int64_param' | 'string_param' | 'bytes_param';
+  readonly bool_param?: boolean;
+  readonly int64_param?: string;
+  readonly string_param?: string;
+  readonly bytes_param?: Uint8Array;
+}
+
+export interface WireRepositoryIndexRequest {
+  readonly repository_name?: string;
+  readonly ready?: boolean;
+}
+
+/** RepositoryModelLoadRequest and RepositoryModelUnloadRequest have the same fields. */
+export interface WireModelControlRequest {
+  readonly repository_name?: string;
+  readonly model_name?: string;
+  readonly parameters?: Record<string, WireRepositoryParameter>;
+}

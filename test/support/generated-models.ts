@@ -4,6 +4,7 @@
  */
 import { DataType, floatTensor, node, serializeModel, valueInfo, type Dim } from '../../scripts/onnx/builder';
 import { makeTempDir, removeDir, writeModelConfig, writeModelFile } from './e2e-helpers';
+import type { Logger } from '../../src/observability/logger';
 import { fp32Bytes, startTestServer, type TestServer } from './server';
 
 /** One output of an affine model: out = x * scale + bias, element by element. */
@@ -74,14 +75,14 @@ export interface RepositoryServer extends TestServer {
 }
 
 /** Writes the models to a fresh temporary repository and serves it; stop() removes the folder too. */
-export async function serveRepository(models: readonly RepositoryModel[], env: NodeJS.ProcessEnv = {}): Promise<RepositoryServer> {
+export async function serveRepository(models: readonly RepositoryModel[], env: NodeJS.ProcessEnv = {}, log?: Logger): Promise<RepositoryServer> {
   const repo = makeTempDir('e2e-generated');
   try {
     for (const m of models) {
       for (const [version, bytes] of m.versions) writeModelFile(repo, m.name, version, bytes);
       if (m.config) writeModelConfig(repo, m.name, { name: m.name, ...m.config });
     }
-    const t = await startTestServer({ MODEL_REPOSITORY: repo, ORT_INTRA_OP_THREADS: '1', ...env });
+    const t = await startTestServer({ MODEL_REPOSITORY: repo, ORT_INTRA_OP_THREADS: '1', ...env }, log);
     return {
       ...t,
       repo,

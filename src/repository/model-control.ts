@@ -1,0 +1,177 @@
+/**
+ * Triton's model control modes: what loads at start, and what a poll or a RepositoryModelLoad /
+ * RepositoryModelUnload changes (model-lifecycle.ts makes the change). One operation at a time
+ * per model; different models load side by side.
+ */
+import { invalidArgument, notFound, unavailable } from '../errors';
+import type { ModelControlMode } from '../config/schema';
+import type { Logger } from '../observability/logger';
+import { listModelFolders, readModelFolder, type ModelFolder } from './discover';
+import { modelEntry, type EntryStore } from './model-entry';
+import { folderFingerprint } from './model-fingerprint';
+import { ModelLifecycle } from './model-lifecycle';
+import { SerialByKey } from './serial-by-key';
+import type { VersionLoader } from './version-loader';
+
+export interface ModelControlSettings {
+  /** Absolute path of the model repository. */
+  readonly repository: string;
+  readonly mode: ModelControlMode;
+  /** --load-model: the models explicit mode loads at start; '*' for all. */
+  readonly load: readonly string[];
+  readonly defaultMaxQueueSize: number;
+}
+
+export class ModelControl {
+  private readonly serial = new SerialByKey();
+  /** Poll mode: each model folder's fingerprint when last acted on, so a poll loads only what changed. */
+  private readonly seen = new Map<string, string>();
+  private readonly lifecycle: ModelLifecycle;
+  private closed = false;
+
+  constructor(
+    private readonly store: EntryStore,
+    loader: VersionLoader,
+    private readonly settings: ModelControlSettings,
+    private readonly log: Logger,
+  ) {
+    this.lifecycle = new ModelLifecycle(store, loader, settings.defaultMaxQueueSize, log);
+  }
+
+  /** none and poll: every model folder; explicit: the --load-model ones. Fails only when the repository cannot be read. */
+  async start(): Promise<void> {
+    const { mode, load, repository } = this.settings;
+    const onDisk = await listModelFolders(repository);
+    if (mode !== 'explicit') {
+      if (load.length > 0) this.log.warn({ models: load, mode }, '--load-model is ignored outside explicit model control mode');
+      await this.refreshAll(onDisk);
+      return;
+    }
+    if (load.includes('*') && load.length > 1) throw new Error("--load-model '*' loads every model and must be the only --load-model");
+    const names = load.includes('*') ? onDisk : [...new Set(load)];
+    for (const name of names) checkFolderName(name);
+    await Promise.all(names.map((name) => this.serial.run(name, () => this.loadAtStart(name))));
+  }
+
+  /** Loading and unloading on request belong to explicit mode; Triton answers UNAVAILABLE in the others. */
+  checkExplicit(): void {
+    if (this.settings.mode !== 'explicit') {
+      throw unavailable(`explicit model load / unload is not allowed in model control mode '${this.settings.mode}' (it needs --model-control-mode=explicit)`);
+    }
+  }
+
+  /** Loads a model, or reloads what changed of a loaded one; `configText` replaces its config.json for this load. */
+  load(name: string, configText: string | undefined): Promise<void> {
+    this.checkExplicit();
+    checkFolderName(name);
+    return this.serial.run(name, async () => {
+      this.checkOpen();
+      const folder = await readModelFolder(this.settings.repository, name);
+      if (!folder) throw notFound(`failed to load '${name}': no model folder '${name}' in the model repository`);
+      const failure = await this.lifecycle.apply(folder, configText ?? folder.configText);
+      if (failure !== undefined) throw invalidArgument(`load failed for model '${name}': ${failure}`);
+    });
+  }
+
+  /** Stops routing to the model, waits for what its versions hold, then frees them. */
+  unload(name: string): Promise<void> {
+    this.checkExplicit();
+    checkFolderName(name);
+    return this.serial.run(name, async () => {
+      this.checkOpen();
+      const entry = this.store.get(name);
+      if (entry) await this.lifecycle.retire(entry);
+      else if (!(await readModelFolder(this.settings.repository, name))) throw notFound(`unknown model '${name}': not loaded and not in the model repository`);
+    });
+  }
+
+  /** Poll mode: rescans the repository and applies what changed since the last look. */
+  async poll(): Promise<void> {
+    if (this.settings.mode !== 'poll') throw new Error(`the repository is polled in model control mode 'poll' only, not '${this.settings.mode}'`);
+    let onDisk: string[];
+    try {
+      onDisk = await listModelFolders(this.settings.repository);
+    } catch (err) {
+      // Unreadable for now (a remount, a network file system): not a reason to unload everything.
+      this.log.error({ err: (err as Error).message }, 'repository poll skipped');
+      return;
+    }
+    await this.refreshAll([...new Set([...onDisk, ...this.store.names()])]);
+  }
+
+  /** Unloads everything, draining first; nothing loads afterwards. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(
+      this.store.names().map((name) =>
+        this.serial.run(name, async () => {
+          const entry = this.store.get(name);
+          if (entry) await this.lifecycle.retire(entry);
+        }),
+      ),
+    );
+  }
+
+  private async refreshAll(names: readonly string[]): Promise<void> {
+    await Promise.all(names.map((name) => this.serial.run(name, () => this.refresh(name))));
+  }
+
+  /** Applies the model folder if it changed since last time; unloads the model if its folder is gone. */
+  private async refresh(name: string): Promise<void> {
+    if (this.closed) return;
+    let folder: ModelFolder | undefined;
+    try {
+      folder = await readModelFolder(this.settings.repository, name);
+    } catch (err) {
+      this.folderUnreadable(name, err);
+      return;
+    }
+    if (!folder) {
+      this.seen.delete(name);
+      const entry = this.store.get(name);
+      if (!entry) return;
+      this.log.info({ model: name }, 'model folder removed from the repository; unloading the model');
+      await this.lifecycle.retire(entry);
+      this.store.delete(name);
+      return;
+    }
+    const fingerprint = folderFingerprint(folder.configText, folder.versions);
+    if (this.seen.get(name) === fingerprint) return;
+    this.seen.set(name, fingerprint);
+    await this.lifecycle.apply(folder, folder.configText);
+  }
+
+  private async loadAtStart(name: string): Promise<void> {
+    let folder: ModelFolder | undefined;
+    try {
+      folder = await readModelFolder(this.settings.repository, name);
+    } catch (err) {
+      this.folderUnreadable(name, err);
+      return;
+    }
+    if (folder) {
+      await this.lifecycle.apply(folder, folder.configText);
+      return;
+    }
+    const reason = `--load-model names '${name}', but the model repository has no folder '${name}'`;
+    this.log.error({ model: name, reason }, 'model failed to load');
+    this.store.set(modelEntry(name, new Map(), new Map(), reason, true));
+  }
+
+  private folderUnreadable(name: string, err: unknown): void {
+    const reason = `model folder cannot be read: ${(err as Error).message}`;
+    this.log.error({ model: name, reason }, 'model left as it is');
+    // A model already held keeps serving; one never loaded shows why.
+    if (!this.store.get(name)) this.store.set(modelEntry(name, new Map(), new Map(), reason, true));
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw unavailable('the server is stopping: models no longer load or unload');
+  }
+}
+
+/** A model name is one folder of the repository: never a path that leads elsewhere. */
+function checkFolderName(name: string): void {
+  if (name === '') throw invalidArgument('model_name is required');
+  if (name.startsWith('.') || /[/\\\0]/.test(name)) throw invalidArgument(`model name '${name}' is not the name of a folder in the model repository`);
+}

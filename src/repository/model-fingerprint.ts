@@ -1,0 +1,35 @@
+/**
+ * What a poll compares to tell whether a model changed on disk, and what a loaded version was
+ * built from. config.json counts by its content (it is small). A model.onnx counts by size,
+ * modification time (ns) and inode rather than by a hash: hashing every file of every model at
+ * every poll would read gigabytes to find nothing, while a rewrite in place changes the mtime and
+ * a replacement by rename (the safe way to update a model) changes the inode.
+ */
+import * as fs from 'node:fs/promises';
+
+/** size:mtimeNs:inode of a file, or undefined when there is none. */
+export async function fileStamp(file: string): Promise<string | undefined> {
+  try {
+    const s = await fs.stat(file, { bigint: true });
+    return s.isFile() ? `${s.size}:${s.mtimeNs}:${s.ino}` : undefined;
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
+/** The configuration text (undefined: none, auto-config) and the file a version is loaded from. */
+export function versionSource(configText: string | undefined, stamp: string): string {
+  return JSON.stringify([configText ?? null, stamp]);
+}
+
+/** Everything of a model folder that a poll watches: config.json's text and each version's file stamp. */
+export function folderFingerprint(configText: string | undefined, versions: ReadonlyMap<number, string>): string {
+  return JSON.stringify([configText ?? null, [...versions]]);
+}
+
+/** The path, or a folder on it, does not exist. */
+export function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
