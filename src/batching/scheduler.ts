@@ -76,7 +76,8 @@ export class Scheduler {
     return this.queue.rejectAll(err);
   }
 
-  private schedule(): void {
+  /** Starts batches while an instance is idle and work waits; also called when a replacement instance joins. */
+  schedule(): void {
     while (this.queue.size > 0) {
       const instance = this.pool.acquire();
       if (!instance) return;

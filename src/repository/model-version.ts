@@ -17,12 +17,13 @@ export class ModelVersion {
     readonly name: string,
     readonly version: number,
     readonly config: ModelConfig,
-    private readonly pool: InstancePool,
+    readonly pool: InstancePool,
     defaultQueuePolicy: QueuePolicy,
     /** Told after every state change, so health and metrics follow the truth. */
     private readonly onChange: () => void = () => {},
   ) {
     this.scheduler = new Scheduler(config, pool, this.stats, defaultQueuePolicy);
+    pool.on('change', () => this.followPool());
   }
 
   get provider(): ExecutionProvider {
@@ -41,6 +42,16 @@ export class ModelVersion {
 
   get ready(): boolean {
     return this.current === 'READY';
+  }
+
+  /**
+   * A serving version is unready from an instance's death until its replacement serves
+   * (docs/architecture.md); one that is unloading stays UNLOADING. Either way the live instances
+   * keep draining the queue, and a replacement takes queued work at once.
+   */
+  private followPool(): void {
+    if (this.current !== 'UNLOADING') this.state = this.pool.complete ? 'READY' : 'UNAVAILABLE';
+    this.scheduler.schedule();
   }
 
   /**

@@ -37,7 +37,7 @@ export class VersionLoader {
     const started = performance.now();
     const { runtime } = this.config;
     const name = partial.name;
-    const pool = await InstancePool.start(partial.instanceCount, {
+    const pool = await InstancePool.start(partial.instanceCount, { model: name, version, log: this.log }, {
       modelPath: path.join(dir, String(version), MODEL_FILE),
       providers: runtime.executionProviders,
       intraOpThreads: runtime.intraOpThreads,
@@ -52,7 +52,7 @@ export class VersionLoader {
         maxBatchSize: this.config.defaultMaxBatchSize,
         maxQueueSize: this.config.defaultMaxQueueSize,
       });
-      await warmUp(config, dir, pool.instances, this.log, version);
+      await pool.warmUp((instances) => warmUp(config, dir, instances, this.log, version));
       const loaded = new ModelVersion(name, version, config, pool, this.defaultQueuePolicy, this.onChange);
       loaded.state = 'READY';
       this.log.info(

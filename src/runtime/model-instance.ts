@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
-import { internal, unavailable } from '../errors';
+import { internal, unavailable, type InferenceError } from '../errors';
 import type { ExecutionProvider } from '../config/schema';
 import { NoProviderError } from './provider-fallback';
 import type { IoMetadata, ProviderFailure, RunRequest, SessionWorkerData, WireTensor, WorkerCommand, WorkerReply } from './worker-protocol';
@@ -17,6 +17,15 @@ export interface RunResult {
   readonly inferNs: number;
 }
 
+/** A worker that stopped without close(): out of memory, an uncaught exception, process.exit, terminate(). */
+export interface InstanceDeath {
+  readonly exitCode: number;
+  /** What the worker threw, when it stopped on an uncaught exception. */
+  readonly error: Error | undefined;
+  /** Runs it held, each now failed with UNAVAILABLE. */
+  readonly failedRuns: number;
+}
+
 interface Pending {
   resolve(result: RunResult): void;
   reject(err: Error): void;
@@ -29,31 +38,52 @@ export class ModelInstance {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private failure: Error | undefined;
+  private failure: InferenceError | undefined;
   private closing = false;
+  /** An uncaught exception in the worker; its 'exit' follows and reports it. */
+  private thrown: Error | undefined;
+  private rejectLoad!: (err: Error) => void;
   private readonly exited: Promise<void>;
   readonly loaded: Promise<LoadedSession>;
 
-  constructor(data: SessionWorkerData) {
+  /**
+   * `label` names the instance in errors ("model 'x' version 1 instance 0"); `onDeath` hears of
+   * a worker that stops without close(), once the runs it held have failed.
+   */
+  constructor(data: SessionWorkerData, readonly label = 'model instance', private readonly onDeath: (death: InstanceDeath) => void = () => {}) {
     this.worker = new Worker(WORKER_ENTRY, { workerData: data });
-    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+    this.exited = new Promise((resolve) =>
+      this.worker.once('exit', (code) => {
+        this.ended(code);
+        resolve();
+      }),
+    );
     this.loaded = new Promise<LoadedSession>((resolve, reject) => {
+      this.rejectLoad = reject;
       this.worker.once('message', (reply: WorkerReply) => {
         if (reply.kind === 'loaded') {
           this.worker.on('message', (r: WorkerReply) => this.settle(r));
           resolve(reply);
         } else if (reply.kind === 'load-failed') {
-          this.fail(unavailable('model instance failed to load'));
+          this.fail(unavailable(`${this.label} failed to load`));
           void this.worker.terminate();
           reject(new NoProviderError(reply.failures));
         } else {
           reject(new Error(`session worker sent '${reply.kind}' before loading`));
         }
       });
-      this.worker.once('error', (err) => reject(err));
     });
-    this.worker.on('error', (err) => this.fail(internal(`model instance crashed: ${err.message}`)));
-    this.worker.on('exit', (code) => this.fail(unavailable(`model instance exited with code ${code}`)));
+    this.worker.on('error', (err) => (this.thrown ??= err));
+  }
+
+  /** False once the worker has stopped, failed to load, or is closing: it takes no more runs. */
+  get alive(): boolean {
+    return this.failure === undefined && !this.closing;
+  }
+
+  /** The worker thread itself, for tests that kill it; nothing a client can reach. */
+  get thread(): Worker {
+    return this.worker;
   }
 
   run(feeds: Record<string, WireTensor>, fetches: readonly string[], transfer: readonly ArrayBuffer[]): Promise<RunResult> {
@@ -86,7 +116,27 @@ export class ModelInstance {
     else pending.reject(internal(`onnxruntime: ${reply.message}`));
   }
 
-  private fail(err: Error): void {
+  /**
+   * The thread is gone. Unless close() or a failed load stopped it, that is a death: the runs it
+   * held fail at once, then onDeath hears.
+   */
+  private ended(exitCode: number): void {
+    if (this.closing || this.failure) {
+      // A closing worker answers its runs before it exits, so this normally fails nothing.
+      const closed = this.failure ?? unavailable(`${this.label} closed`);
+      this.fail(closed);
+      this.rejectLoad(closed);
+      return;
+    }
+    const error = this.thrown;
+    const reason = `${this.label} stopped unexpectedly (exit code ${exitCode}${error ? `: ${error.message}` : ''})`;
+    const failedRuns = this.pending.size;
+    this.fail(unavailable(`${reason}; retry`));
+    this.rejectLoad(new Error(reason));
+    this.onDeath({ exitCode, error, failedRuns });
+  }
+
+  private fail(err: InferenceError): void {
     this.failure ??= err;
     for (const pending of this.pending.values()) pending.reject(err);
     this.pending.clear();
