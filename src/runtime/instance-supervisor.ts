@@ -47,11 +47,10 @@ export class InstanceSupervisor {
     this.starting.add(instance);
     try {
       const session = await instance.loaded;
-      await this.pool.prepare(instance);
+      // close() closes a starting instance too: no warm-up for it, and the check below ends here.
+      if (!this.closed) await this.pool.prepare(instance);
       // The automatic warm-up forgives failed runs, a dead worker's among them.
-      if (!instance.alive) throw new Error(`${instance.label} stopped during its warm-up`);
-      // close() ran while it started: it has closed this instance too.
-      if (this.closed) return;
+      if (!instance.alive) throw new Error(`${instance.label} stopped while starting`);
       this.log.info({ instance: slot, attempts: attempt, provider: session.provider, ms: Math.round(performance.now() - diedAt) }, 'model instance replaced');
       this.pool.rejoin(slot, instance);
     } catch (err) {
