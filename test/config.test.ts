@@ -47,6 +47,54 @@ const KEYS: readonly KeyCase[] = [
     fromFlag: { value: '64', expected: 64 },
   },
   {
+    key: 'grpc.reflection', env: 'GRPC_REFLECTION', flag: '--grpc-reflection', get: (c) => c.grpc.reflection,
+    file: { value: false, expected: false },
+    fromEnv: { value: '0', expected: false },
+    fromFlag: { value: 'false', expected: false },
+  },
+  {
+    key: 'metrics.port', env: 'METRICS_PORT', flag: '--metrics-port', get: (c) => c.metrics.port,
+    file: { value: 9001, expected: 9001 },
+    fromEnv: { value: '0', expected: 0 },
+    fromFlag: { value: '9003', expected: 9003 },
+  },
+  {
+    key: 'metrics.host', env: 'METRICS_HOST', flag: '--metrics-host', get: (c) => c.metrics.host,
+    file: { value: '10.0.1.1', expected: '10.0.1.1' },
+    fromEnv: { value: '10.0.1.2', expected: '10.0.1.2' },
+    fromFlag: { value: '10.0.1.3', expected: '10.0.1.3' },
+  },
+  {
+    key: 'shutdown.delay_seconds', env: 'SHUTDOWN_DELAY_SECONDS', flag: '--shutdown-delay-seconds', get: (c) => c.shutdown.delaySeconds,
+    file: { value: 5, expected: 5 },
+    fromEnv: { value: '6', expected: 6 },
+    fromFlag: { value: '7', expected: 7 },
+  },
+  {
+    key: 'shutdown.grace_seconds', env: 'SHUTDOWN_GRACE_SECONDS', flag: '--shutdown-grace-seconds', get: (c) => c.shutdown.graceSeconds,
+    file: { value: 40, expected: 40 },
+    fromEnv: { value: '50', expected: 50 },
+    fromFlag: { value: '60', expected: 60 },
+  },
+  {
+    key: 'models.control_mode', env: 'MODEL_CONTROL_MODE', flag: '--model-control-mode', get: (c) => c.modelControl.mode,
+    file: { value: 'poll', expected: 'poll' },
+    fromEnv: { value: 'explicit', expected: 'explicit' },
+    fromFlag: { value: 'none', expected: 'none' },
+  },
+  {
+    key: 'models.poll_seconds', env: 'REPOSITORY_POLL_SECONDS', flag: '--repository-poll-seconds', get: (c) => c.modelControl.pollSeconds,
+    file: { value: 2, expected: 2 },
+    fromEnv: { value: '3', expected: 3 },
+    fromFlag: { value: '4', expected: 4 },
+  },
+  {
+    key: 'models.load', env: 'LOAD_MODELS', flag: '--load-model', get: (c) => c.modelControl.load,
+    file: { value: ['a'], expected: ['a'] },
+    fromEnv: { value: 'b,c', expected: ['b', 'c'] },
+    fromFlag: { value: 'd', expected: ['d'] },
+  },
+  {
     key: 'log.level', env: 'LOG_LEVEL', flag: '--log-level', get: (c) => c.logLevel,
     file: { value: 'warn', expected: 'warn' },
     fromEnv: { value: 'debug', expected: 'debug' },
@@ -273,6 +321,11 @@ describe('loadConfig', () => {
       const file = writeConfigFile('{ "grpc": ');
       expectConfigError(() => loadConfig(['--config', file], {}));
     });
+  });
+
+  it('takes --load-model repeated, and refuses a reflection switch that is not true, false, 1 or 0', () => {
+    expect(loadConfig(['--load-model', 'a', '--load-model', 'b'], {}).modelControl.load).to.deep.equal(['a', 'b']);
+    expectConfigError(() => loadConfig([], { GRPC_REFLECTION: 'no' }), 'grpc.reflection', 'must be true or false');
   });
 });
 

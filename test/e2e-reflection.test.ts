@@ -389,3 +389,23 @@ describe('e2e: server reflection', function () {
     });
   });
 });
+
+describe('e2e: server reflection turned off (GRPC_REFLECTION=false)', function () {
+  this.timeout(60_000);
+
+  it('answers reflection with UNIMPLEMENTED, and inference as before', async () => {
+    const server = await startTestServer({ GRPC_REFLECTION: 'false' });
+    const session = new ReflectionSession(server.port);
+    try {
+      let caught: grpc.ServiceError | undefined;
+      await session.ask({ list_services: '*' }).catch((err: grpc.ServiceError) => {
+        caught = err;
+      });
+      expect(caught?.code).to.equal(grpc.status.UNIMPLEMENTED);
+      expect(await server.client.unary('ServerLive', {})).to.deep.equal({ live: true });
+    } finally {
+      session.close();
+      await server.stop();
+    }
+  });
+});

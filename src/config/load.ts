@@ -2,7 +2,7 @@ import { buildSchema, type ExecutionProvider, type GraphOptimizationLevel, type 
 
 export interface ServerConfig {
   readonly modelRepository: string;
-  readonly grpc: { readonly host: string; readonly port: number; readonly maxMessageBytes: number; readonly streamMaxInFlight: number };
+  readonly grpc: { readonly host: string; readonly port: number; readonly maxMessageBytes: number; readonly streamMaxInFlight: number; readonly reflection: boolean };
   readonly metrics: { readonly host: string; readonly port: number };
   readonly shutdown: { readonly delaySeconds: number; readonly graceSeconds: number };
   readonly logLevel: string;
@@ -40,6 +40,7 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
       port: config.get('grpc.port'),
       maxMessageBytes: config.get('grpc.max_message_bytes'),
       streamMaxInFlight: config.get('grpc.stream_max_in_flight'),
+      reflection: config.get('grpc.reflection'),
     },
     metrics: { host: config.get('metrics.host'), port: config.get('metrics.port') },
     shutdown: { delaySeconds: config.get('shutdown.delay_seconds'), graceSeconds: config.get('shutdown.grace_seconds') },

@@ -45,8 +45,18 @@ const nameList: convict.Format = {
   },
 };
 
+/** convict's Boolean reads anything but 'false' as true ('0', 'no', 'off' included); this takes only true/false/1/0. */
+const flag: convict.Format = {
+  name: 'flag',
+  coerce: (value: string) => ({ true: true, '1': true, false: false, '0': false })[value.trim().toLowerCase()] ?? value,
+  validate(value: unknown) {
+    if (typeof value !== 'boolean') throw new Error('must be true or false (or 1 or 0)');
+  },
+};
+
 convict.addFormat(providerList);
 convict.addFormat(nameList);
+convict.addFormat(flag);
 convict.addFormat(strictInt('positive-int', 1));
 convict.addFormat(strictInt('count', 0));
 convict.addFormat(strictInt('tcp-port', 0, 65535));
@@ -76,6 +86,13 @@ export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] })
         default: 64 * 1024 * 1024,
         env: 'GRPC_MAX_MESSAGE_BYTES',
         arg: 'grpc-max-message-bytes',
+      },
+      reflection: {
+        doc: 'Serve gRPC server reflection, so grpcurl and ghz need no proto files.',
+        format: 'flag',
+        default: true,
+        env: 'GRPC_REFLECTION',
+        arg: 'grpc-reflection',
       },
       stream_max_in_flight: {
         doc: 'Requests one ModelStreamInfer stream may have unanswered; past it the server stops reading that stream until answers go out.',

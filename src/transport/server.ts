@@ -25,6 +25,7 @@ export interface GrpcOptions {
   readonly port: number;
   readonly maxMessageBytes: number;
   readonly streamMaxInFlight: number;
+  readonly reflection: boolean;
 }
 
 /** Binds the inference, health and reflection services; health follows `readiness` from the first moment. */
@@ -50,7 +51,7 @@ export async function startGrpcServer(service: InferenceService, readiness: Read
       });
     },
   });
-  addReflection(server);
+  if (options.reflection) addReflection(server);
   const address = options.host.includes(':') ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
