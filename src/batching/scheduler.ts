@@ -45,6 +45,11 @@ export class Scheduler {
     this.queue = new PolicyQueue(levelPolicies(db, defaultQueuePolicy), () => this.schedule());
   }
 
+  /** Jobs admitted and not yet in a batch: Triton's pending request count. */
+  get pending(): number {
+    return this.queue.size;
+  }
+
   /** Queues the job (or throws RESOURCE_EXHAUSTED); it settles through its own resolve/reject. */
   submit(job: InferenceJob): void {
     this.queue.add(job);

@@ -96,8 +96,9 @@ export class InferenceService {
     try {
       shape = validateRequest(model.config, request.inputs, request.outputs);
     } catch (err) {
-      model.stats.recordFailure((performance.now() - acceptedAt) * 1e6);
-      reply.fail(asInferenceError(err));
+      const error = asInferenceError(err);
+      model.stats.recordFailure((performance.now() - acceptedAt) * 1e6, error.code);
+      reply.fail(error);
       return;
     }
     const job = new AcceptedInference(model, request, shape, priorityLevel(model, request.priority), acceptedAt, reply);
@@ -162,7 +163,8 @@ class AcceptedInference implements InferenceJob {
   }
 
   reject(err: unknown): void {
-    this.model.stats.recordFailure((performance.now() - this.acceptedAt) * 1e6);
-    this.reply.fail(asInferenceError(err));
+    const error = asInferenceError(err);
+    this.model.stats.recordFailure((performance.now() - this.acceptedAt) * 1e6, error.code);
+    this.reply.fail(error);
   }
 }
