@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from './config/load';
 import { InferenceService } from './dataplane/inference-service';
 import type { Logger } from './observability/logger';
+import { startMetricsServer, type MetricsServer } from './observability/metrics/metrics-server';
 import { ModelRepository } from './repository/model-repository';
 import { Router } from './routing/router';
 import { PROTO_DIR } from './transport/protos';
@@ -31,9 +32,12 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const repository = new ModelRepository(config, log);
   const service = new InferenceService(repository, new Router(repository), { name: PACKAGE.name, version: PACKAGE.version, extensions: EXTENSIONS });
   const grpc = await startGrpcServer(service, config.grpc, log);
+  let metrics: MetricsServer | undefined;
   try {
+    metrics = await startMetricsServer(config, service, repository, log);
     await repository.loadAll();
   } catch (err) {
+    await metrics?.close();
     await grpc.shutdown();
     throw err;
   }
@@ -44,6 +48,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   log.info(
     {
       grpc: `${config.grpc.host}:${grpc.port}`,
+      metrics: metrics ? `${config.metrics.host}:${metrics.port}` : 'off',
       repository: config.modelRepository,
       execution_providers: config.runtime.executionProviders,
       ready,
@@ -62,6 +67,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     repository,
     stop: async () => {
       await grpc.shutdown();
+      await metrics?.close();
       await repository.unloadAll();
     },
   };

@@ -1,8 +1,8 @@
 /**
- * Durations counted into fixed buckets on the request path, published as Prometheus histograms
- * at scrape time. A prom-client Histogram would hash its labels and allocate on every observe
- * (350 to 480 ns each on the 2-vCPU EPYC of docs/benchmarks.md, through a labels() child too); this is a few
- * comparisons and one increment (about 10 ns).
+ * Durations counted into fixed buckets on the request path, published as Prometheus histograms at
+ * scrape time. A prom-client Histogram hashes its labels and allocates on every observe, through a
+ * labels() child too: 350 to 480 ns each on the 2-vCPU EPYC of docs/benchmarks.md. This is a few
+ * comparisons and one increment, about 10 ns.
  */
 
 /** Upper bounds in seconds: 100 µs to 10 s, a 1-2.5-5 series, so a tiny model and a slow one both land inside. */
