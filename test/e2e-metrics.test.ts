@@ -248,7 +248,8 @@ describe('e2e: Prometheus metrics and HTTP health', function () {
       ]);
       port = await freePort();
       starting = startTestServer({ MODEL_REPOSITORY: repo, METRICS_PORT: String(port), METRICS_HOST: '127.0.0.1' });
-      void starting.then(() => (loaded = true));
+      // A failed start is reported where `starting` is awaited.
+      void starting.then(() => (loaded = true), () => undefined);
       await waitFor('the metrics port answers', () => httpRequest(port, '/v2/health/live').catch(() => undefined), (res) => res !== undefined);
     });
     after(async () => {
