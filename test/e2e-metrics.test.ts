@@ -10,7 +10,7 @@ import { status } from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import { freePort } from '../scripts/bench/free-port';
 import { inferRequest, rowsOf, startInfer, type Outcome } from './support/batching-client';
-import { sizedSlowModel, slowModelCost, SLOW_FEATURES, SLOW_TARGET_MS, writeTempRepository } from './support/batching-slow-model';
+import { writeSlowToLoadRepository } from './support/batching-slow-model';
 import { broadcastAddModel, removeDir } from './support/e2e-helpers';
 import { affineModel, serveRepository, type RepositoryServer } from './support/generated-models';
 import { httpRequest } from './support/http-get';
@@ -238,14 +238,7 @@ describe('e2e: Prometheus metrics and HTTP health', function () {
     let loaded = false;
 
     before(async () => {
-      const runs = Math.ceil(LOAD_MS / (SLOW_TARGET_MS * slowModelCost()));
-      repo = writeTempRepository([
-        {
-          name: 'slow_to_load',
-          onnx: await sizedSlowModel(),
-          config: { max_batch_size: 1, model_warmup: [{ name: 'hold', count: runs, inputs: { x: { data_type: 'TYPE_FP32', dims: [SLOW_FEATURES], zero_data: true } } }] },
-        },
-      ]);
+      repo = await writeSlowToLoadRepository(LOAD_MS);
       port = await freePort();
       starting = startTestServer({ MODEL_REPOSITORY: repo, METRICS_PORT: String(port), METRICS_HOST: '127.0.0.1' });
       // A failed start is reported where `starting` is awaited.

@@ -10,7 +10,7 @@ import { bucketIndex, DURATION_BUCKETS_SECONDS } from './duration-buckets';
 import { versionLabels } from './loaded-versions';
 
 /** Rows per execution: powers of two up to 1024, the sizes batches are usually configured in. */
-export const BATCH_SIZE_BUCKETS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+const BATCH_SIZE_BUCKETS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
 interface BucketedValues {
   /** Per bucket, not cumulative; one more than the bounds, for values above the last. */
