@@ -10,6 +10,7 @@ import { Readiness } from './health/readiness';
 import { drain, type DrainOutcome } from './lifecycle/drain';
 import { RepositoryService } from './dataplane/repository-service';
 import type { Logger } from './observability/logger';
+import { startMetricsServer, type MetricsServer } from './observability/metrics/metrics-server';
 import { ModelRepository } from './repository/model-repository';
 import { RepositoryPoller } from './repository/repository-poller';
 import { Router } from './routing/router';
@@ -44,9 +45,12 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const info = { name: PACKAGE.name, version: PACKAGE.version, extensions: EXTENSIONS };
   const service = new InferenceService(repository, new Router(repository), readiness, admission, info, new RepositoryService(repository));
   const grpc = await startGrpcServer(service, readiness, config.grpc, log);
+  let metrics: MetricsServer | undefined;
   try {
+    metrics = await startMetricsServer(config, service, repository, log);
     await repository.loadAll();
   } catch (err) {
+    await metrics?.close();
     await grpc.close();
     throw err;
   }
@@ -58,6 +62,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   log.info(
     {
       grpc: `${config.grpc.host}:${grpc.port}`,
+      metrics: metrics ? `${config.metrics.host}:${metrics.port}` : 'off',
       repository: config.modelRepository,
       execution_providers: config.runtime.executionProviders,
       ready,
@@ -74,7 +79,10 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     readiness,
     admission,
     cutQueued: () => repository.rejectQueued(unavailable('the server shut down before this request ran (shutdown grace period over); retry on another replica')),
-    closeTransport: () => grpc.close(),
+    closeTransport: async () => {
+      await grpc.close();
+      await metrics?.close();
+    },
     unloadModels: async () => {
       await poller?.stop();
       await repository.unloadAll();

@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { INFERENCE_SERVICE } from '../src/transport/server';
-import { sizedSlowModel, slowModelCost, SLOW_FEATURES, SLOW_TARGET_MS, writeTempRepository } from './support/batching-slow-model';
+import { freePort } from '../scripts/bench/free-port';
+import { writeSlowToLoadRepository } from './support/batching-slow-model';
 import { createHealthClient, removeDir, type HealthClient } from './support/e2e-helpers';
 import { createClient, REPO_ROOT, startTestServer, type InferenceClient, type TestServer } from './support/server';
 import { waitFor } from './support/wait-for';
@@ -17,17 +18,6 @@ import { waitFor } from './support/wait-for';
 const PROBE = path.join(REPO_ROOT, '..', 'shared', 'clients', 'bin', 'grpc_health_probe');
 /** How long the warm-up should hold the load: far longer than the checks made during it. */
 const LOAD_MS = 2000;
-
-/** A port nothing listens on now, for a server that must be reachable before it has finished starting. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-    probe.on('error', reject);
-  });
-}
 
 /** Waits until `ready()` holds. */
 const until = (what: string, ready: () => boolean | Promise<boolean>): Promise<boolean> => waitFor(what, ready, (yes) => yes);
@@ -56,14 +46,7 @@ describe('e2e: health and readiness while models load', function () {
   const watched: string[] = [];
 
   before(async () => {
-    const runs = Math.ceil(LOAD_MS / (SLOW_TARGET_MS * slowModelCost()));
-    repo = writeTempRepository([
-      {
-        name: 'slow_to_load',
-        onnx: await sizedSlowModel(),
-        config: { max_batch_size: 1, model_warmup: [{ name: 'hold', count: runs, inputs: { x: { data_type: 'TYPE_FP32', dims: [SLOW_FEATURES], zero_data: true } } }] },
-      },
-    ]);
+    repo = await writeSlowToLoadRepository(LOAD_MS);
     port = await freePort();
     starting = startTestServer({ MODEL_REPOSITORY: repo, GRPC_PORT: String(port) });
     await until('the server listens', () => accepts(port));

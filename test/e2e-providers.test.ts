@@ -24,7 +24,8 @@ const CONFIG_ENV = [
 function serverEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of CONFIG_ENV) delete env[key];
-  return { ...env, ...overrides };
+  // Metrics off: its default port, 8002, would collide with any other server on the machine.
+  return { ...env, METRICS_PORT: '0', ...overrides };
 }
 
 interface LogLine {

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort } from './free-port';
 import { MODEL_DIR, MODEL_NAME, REPO_ROOT } from './protocol';
 import { readCpuSeconds, readMainThreadCpuSeconds, readRssBytes } from './proc-stats';
 
@@ -68,7 +69,9 @@ export function writeRepository(batching: Batching): string {
 export async function startModelServer(batching: Batching, options: SpawnOptions = {}): Promise<ChildServer> {
   const repository = writeRepository(batching);
   try {
-    return await spawnServer(`server batching=${batchingLabel(batching)}`, SERVER_ENTRY, { MODEL_REPOSITORY: repository, EXECUTION_PROVIDERS: 'cpu' }, options, () =>
+    // Metrics on, as in production, each server on its own port (the servers run side by side).
+    const env = { MODEL_REPOSITORY: repository, EXECUTION_PROVIDERS: 'cpu', METRICS_HOST: '127.0.0.1', METRICS_PORT: String(await freePort()) };
+    return await spawnServer(`server batching=${batchingLabel(batching)}`, SERVER_ENTRY, env, options, () =>
       fs.rmSync(repository, { recursive: true, force: true }),
     );
   } catch (err) {

@@ -65,6 +65,11 @@ export class Scheduler {
     });
   }
 
+  /** Jobs admitted and not yet in a batch: Triton's pending request count. */
+  get queued(): number {
+    return this.queue.size;
+  }
+
   /** Queues the job (or throws RESOURCE_EXHAUSTED); it settles through its own resolve/reject. */
   submit(job: InferenceJob): void {
     this.queue.add(job);

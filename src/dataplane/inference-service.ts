@@ -98,8 +98,9 @@ export class InferenceService {
     try {
       shape = validateRequest(model.config, request.inputs, request.outputs);
     } catch (err) {
-      model.stats.recordFailure((performance.now() - acceptedAt) * 1e6);
-      reply.fail(asInferenceError(err));
+      const error = asInferenceError(err);
+      model.stats.recordFailure((performance.now() - acceptedAt) * 1e6, error.code);
+      reply.fail(error);
       return;
     }
     const job = new AcceptedInference(model, request, shape, priorityLevel(model, request.priority), acceptedAt, reply, this.admission);
@@ -167,8 +168,9 @@ class AcceptedInference implements InferenceJob {
   }
 
   reject(err: unknown): void {
-    this.model.stats.recordFailure((performance.now() - this.acceptedAt) * 1e6);
+    const error = asInferenceError(err);
+    this.model.stats.recordFailure((performance.now() - this.acceptedAt) * 1e6, error.code);
     this.admission.leave();
-    this.reply.fail(asInferenceError(err));
+    this.reply.fail(error);
   }
 }

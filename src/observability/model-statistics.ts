@@ -1,4 +1,6 @@
 /** Per model-version counters with Triton's ModelStatistics meanings; durations in nanoseconds. */
+import type { ErrorCode } from '../errors';
+import { DurationBuckets } from './metrics/duration-buckets';
 
 export class Duration {
   count = 0;
@@ -35,6 +37,11 @@ export class ModelStatistics {
   computeInfer = new Duration();
   computeOutput = new Duration();
   batchStats = new Map<number, BatchSizeStats>();
+  /** Failed requests by error code; `fail` is their total. */
+  readonly failures = new Map<ErrorCode, number>();
+  /** `success` and `queue` again, bucketed for the Prometheus histograms. */
+  readonly successBuckets = new DurationBuckets();
+  readonly queueBuckets = new DurationBuckets();
 
   /** One model run of `batchSize` rows serving `requests` requests. */
   recordExecution(batchSize: number, requests: number, times: ExecutionTimes): void {
@@ -57,13 +64,16 @@ export class ModelStatistics {
 
   recordQueued(ns: number): void {
     this.queue.add(ns);
+    this.queueBuckets.observe(ns);
   }
 
   recordSuccess(ns: number): void {
     this.success.add(ns);
+    this.successBuckets.observe(ns);
   }
 
-  recordFailure(ns: number): void {
+  recordFailure(ns: number, code: ErrorCode): void {
     this.fail.add(ns);
+    this.failures.set(code, (this.failures.get(code) ?? 0) + 1);
   }
 }

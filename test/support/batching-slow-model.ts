@@ -125,3 +125,15 @@ export function writeTempRepository(models: readonly TempModel[]): string {
   }
   return dir;
 }
+
+/** A repository whose one model, slow_to_load, spends about `loadMs` in its model_warmup: a load that lasts. */
+export async function writeSlowToLoadRepository(loadMs: number): Promise<string> {
+  const runs = Math.ceil(loadMs / (SLOW_TARGET_MS * slowModelCost()));
+  return writeTempRepository([
+    {
+      name: 'slow_to_load',
+      onnx: await sizedSlowModel(),
+      config: { max_batch_size: 1, model_warmup: [{ name: 'hold', count: runs, inputs: { x: { data_type: 'TYPE_FP32', dims: [SLOW_FEATURES], zero_data: true } } }] },
+    },
+  ]);
+}

@@ -3,8 +3,8 @@
  * a process can show (signals, exit codes). Its JSON log lines are kept for the test to read.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as net from 'node:net';
 import * as path from 'node:path';
+import { freePort } from '../../scripts/bench/free-port';
 import { REPO_ROOT } from './server';
 import { waitFor } from './wait-for';
 
@@ -24,17 +24,6 @@ export interface ChildServer {
   /** Waits until the server has logged `msg`, and gives that line. */
   logged(msg: string, timeoutMs?: number): Promise<LogLine>;
   kill(signal: NodeJS.Signals): void;
-}
-
-/** A port nothing listens on now, for a server that must be reachable before it has finished starting. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-    probe.on('error', reject);
-  });
 }
 
 /** Starts the server with `env` on top of the test defaults (undefined removes one) and waits for 'server started'. */

@@ -1,0 +1,77 @@
+/**
+ * The HTTP port beside gRPC: Prometheus' GET /metrics, and KServe v2's HTTP health checks
+ * GET /v2/health/live and /v2/health/ready (200 true, 503 false, empty body) for probes that speak
+ * HTTP only. Anything else is 404.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import type { ServerConfig } from '../../config/load';
+import type { Logger } from '../logger';
+import type { ModelRepository } from '../../repository/model-repository';
+import { ServerMetrics } from './server-metrics';
+
+/** What the health endpoints ask; the data plane answers. */
+export interface HealthProbes {
+  isLive(): boolean;
+  isReady(): boolean;
+}
+
+export interface MetricsServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Listens on `metrics.host:metrics.port`; undefined, binding nothing, when the port is 0. */
+export async function startMetricsServer(config: ServerConfig, probes: HealthProbes, repository: ModelRepository, log: Logger): Promise<MetricsServer | undefined> {
+  if (config.metrics.port === 0) return undefined;
+  const metrics = new ServerMetrics(repository, path.resolve(config.modelRepository), log);
+  const server = http.createServer((req, res) => route(req, res, probes, metrics, log));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.metrics.port, config.metrics.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    metrics.close();
+    throw new Error(`metrics server cannot listen on ${config.metrics.host}:${config.metrics.port}: ${(err as Error).message}`);
+  }
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      metrics.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Prometheus keeps its connection open between scrapes; close() alone would wait for it.
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+function route(req: http.IncomingMessage, res: http.ServerResponse, probes: HealthProbes, metrics: ServerMetrics, log: Logger): void {
+  // HEAD is answered as GET without the body (Node drops it), as curl -I and some probes send.
+  const readable = req.method === 'GET' || req.method === 'HEAD';
+  // Split rather than parsed: new URL() throws on some request targets, and a throw here would end the process.
+  const pathname = (req.url ?? '/').split('?', 1)[0];
+  if (readable && pathname === '/metrics') void scrape(res, metrics, log);
+  else if (readable && pathname === '/v2/health/live') answer(res, probes.isLive() ? 200 : 503);
+  else if (readable && pathname === '/v2/health/ready') answer(res, probes.isReady() ? 200 : 503);
+  else answer(res, 404);
+}
+
+async function scrape(res: http.ServerResponse, metrics: ServerMetrics, log: Logger): Promise<void> {
+  try {
+    const text = await metrics.text();
+    res.writeHead(200, { 'Content-Type': metrics.contentType }).end(text);
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'metrics scrape failed');
+    res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`${(err as Error).message}\n`);
+  }
+}
+
+function answer(res: http.ServerResponse, status: number): void {
+  res.writeHead(status, { 'Content-Length': 0 }).end();
+}
