@@ -119,13 +119,8 @@ export class ModelControl {
   /** Applies the model folder if it changed since last time; unloads the model if its folder is gone. */
   private async refresh(name: string): Promise<void> {
     if (this.closed) return;
-    let folder: ModelFolder | undefined;
-    try {
-      folder = await readModelFolder(this.settings.repository, name);
-    } catch (err) {
-      this.folderUnreadable(name, err);
-      return;
-    }
+    const folder = await this.readFolder(name);
+    if (folder === null) return;
     if (!folder) {
       this.seen.delete(name);
       const entry = this.store.get(name);
@@ -142,13 +137,8 @@ export class ModelControl {
   }
 
   private async loadAtStart(name: string): Promise<void> {
-    let folder: ModelFolder | undefined;
-    try {
-      folder = await readModelFolder(this.settings.repository, name);
-    } catch (err) {
-      this.folderUnreadable(name, err);
-      return;
-    }
+    const folder = await this.readFolder(name);
+    if (folder === null) return;
     if (folder) {
       await this.lifecycle.apply(folder, folder.configText);
       return;
@@ -156,6 +146,16 @@ export class ModelControl {
     const reason = `--load-model names '${name}', but the model repository has no folder '${name}'`;
     this.log.error({ model: name, reason }, 'model failed to load');
     this.store.set(modelEntry(name, new Map(), new Map(), reason, true));
+  }
+
+  /** The model's folder; undefined when the repository has none, null when it cannot be read (reported). */
+  private async readFolder(name: string): Promise<ModelFolder | undefined | null> {
+    try {
+      return await readModelFolder(this.settings.repository, name);
+    } catch (err) {
+      this.folderUnreadable(name, err);
+      return null;
+    }
   }
 
   private folderUnreadable(name: string, err: unknown): void {
