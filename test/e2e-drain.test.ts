@@ -99,9 +99,13 @@ describe('e2e: graceful drain on SIGTERM and SIGINT (child process)', function (
     }
     expect(served.length, 'calls served during the delay').to.be.greaterThan(0);
     expect(refused.code, refused.details).to.equal(status.UNAVAILABLE);
+    // The server's own refusal, not a closed connection: it comes while accepted work is still running.
+    expect(refused.details).to.contain('the server is shutting down and takes no new requests');
     expect(refused.doneAt - signalledAt, 'the refusal comes after the delay').to.be.at.least(delaySeconds * 1000 - 50);
 
-    for (const call of queued) expectSlowAnswer(call, await call.outcome);
+    const answered = await Promise.all(queued.map((call) => call.outcome));
+    queued.forEach((call, i) => expectSlowAnswer(call, answered[i]));
+    expect(Math.max(...answered.map((o) => o.doneAt)), 'queued work still running when calls were refused').to.be.greaterThan(refused.doneAt);
     expect(await server.exited, 'exit code').to.equal(0);
     expect(server.logs.find((l) => l.msg === 'drained')).to.include({ cut: 0 });
   });
