@@ -180,7 +180,7 @@ describe('e2e: a session worker that dies is replaced', function () {
     expect(await modelReady(model), 'ModelReady while an instance is replaced').to.equal(false);
     const refused = await slow(model, 99);
     expect(status[refused.code], refused.details).to.equal('UNAVAILABLE');
-    expect(refused.details).to.equal(`model '${model}' has no ready version`);
+    expect(refused.details).to.equal(`model '${model}' has no ready version: version 1: a model instance stopped unexpectedly and its replacement is starting; retry`);
   }
 
   it('a worker that exits under load fails only the request it held; the other instance and the replacement serve the rest', async () => {

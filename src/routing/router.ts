@@ -19,7 +19,7 @@ export class Router {
       const chosen = entry.versions.get(Number(version));
       if (chosen) {
         if (chosen.ready) return chosen;
-        throw unavailable(`model '${modelName}' version ${version} is not ready: ${chosen.state.toLowerCase()}`);
+        throw unavailable(`model '${modelName}' version ${version} is not ready: ${notReadyReason(chosen)}`);
       }
       const status = entry.status.get(Number(version));
       if (!status) throw notFound(`unknown version '${version}' of model '${modelName}'`);
@@ -30,9 +30,14 @@ export class Router {
     let latest: ModelVersion | undefined;
     for (const v of entry.versions.values()) if (v.ready && (!latest || v.version > latest.version)) latest = v;
     if (!latest) {
-      const why = entry.failures.length > 0 ? `: ${entry.failures.join('; ')}` : '';
-      throw unavailable(`model '${modelName}' has no ready version${why}`);
+      const why = [...entry.failures, ...[...entry.versions.values()].map((v) => `version ${v.version}: ${notReadyReason(v)}`)];
+      throw unavailable(`model '${modelName}' has no ready version${why.length > 0 ? `: ${why.join('; ')}` : ''}`);
     }
     return latest;
   }
+}
+
+/** A served version is unready only while a dead instance is replaced, or while it loads. */
+function notReadyReason(version: ModelVersion): string {
+  return version.state === 'UNAVAILABLE' ? 'a model instance stopped unexpectedly and its replacement is starting; retry' : version.state.toLowerCase();
 }
