@@ -2,6 +2,9 @@ import type { Cancellation } from '../batching/cancellation';
 import type { InferenceError } from '../errors';
 import type { Tensor } from '../tensor/tensor';
 
+/** A request parameter's value; int64 and uint64 ones as numbers (exact up to 2^53). */
+export type ParameterValue = string | number | boolean;
+
 /** An inference request after decoding, before it is checked against the model. */
 export interface InferRequest {
   readonly modelName: string;
@@ -15,6 +18,8 @@ export interface InferRequest {
   readonly priority: number;
   /** Triton's `timeout` parameter in microseconds. */
   readonly timeoutMicros: number | undefined;
+  /** Every request parameter, for those a model's configuration names (a rollout's sticky key); undefined: none sent. */
+  readonly parameters: ReadonlyMap<string, ParameterValue> | undefined;
   /** performance.now() time of the gRPC deadline. */
   readonly deadlineAt: number | undefined;
   readonly cancellation: Cancellation | undefined;

@@ -88,7 +88,7 @@ export class InferenceService {
     }
     let model: ModelVersion;
     try {
-      model = this.router.resolve(request.modelName, request.modelVersion);
+      model = this.router.route(request.modelName, request.modelVersion, request.parameters);
     } catch (err) {
       reply.fail(asInferenceError(err));
       return;

@@ -1,20 +1,46 @@
 /** What loading a model folder means: its parsed configuration and the versions its policy serves. */
+import { WeightedChoice } from '../rollout/weighted-choice';
+import { isObject } from './config-json';
 import { MODEL_FILE, selectVersions, type ModelFolder } from './discover';
-import { parseModelConfig, type PartialModelConfig } from './model-config';
+import { ModelConfigError, parseModelConfig, type PartialModelConfig } from './model-config';
+import type { Rollout } from './model-entry';
 import { versionSource } from './model-fingerprint';
+import { namedVersions, parseRollout, type RolloutConfig } from './rollout-config';
 
 export interface LoadPlan {
   readonly partial: PartialModelConfig;
   /** The versions to serve, ascending, each with what it is loaded from (versionSource). */
   readonly versions: ReadonlyMap<number, string>;
+  readonly rollout: Rollout | undefined;
 }
 
-/** Throws, naming the model, when the configuration is bad or no version on disk matches its policy. */
+/**
+ * Throws, naming the model, when the configuration is bad, no version on disk matches its policy,
+ * or the rollout names a version the policy does not serve.
+ */
 export function planLoad(folder: ModelFolder, configText: string | undefined, defaultMaxQueueSize: number): LoadPlan {
-  const partial = parseModelConfig(folder.name, configText === undefined ? {} : parseJson(folder.name, configText), defaultMaxQueueSize);
+  const json = configText === undefined ? {} : parseJson(folder.name, configText);
+  const partial = parseModelConfig(folder.name, json, defaultMaxQueueSize);
+  const fail = (message: string): never => {
+    throw new ModelConfigError(folder.name, message);
+  };
+  const rollout = parseRollout(isObject(json) ? json.rollout : undefined, fail);
   const chosen = selectVersions([...folder.versions.keys()], partial.versionPolicy);
   if (chosen.length === 0) throw new Error(`no version folder with ${MODEL_FILE} matches the version policy`);
-  return { partial, versions: new Map(chosen.map((v) => [v, versionSource(configText, folder.versions.get(v)!)])) };
+  if (rollout) checkNamedVersions(rollout, chosen, fail);
+  // A change to the rollout alone reloads no version: only the new entry's routing changes.
+  const source = rollout && isObject(json) ? JSON.stringify({ ...json, rollout: undefined }) : configText;
+  return {
+    partial,
+    versions: new Map(chosen.map((v) => [v, versionSource(source, folder.versions.get(v)!)])),
+    rollout: rollout && { config: rollout, choice: new WeightedChoice(rollout.weights) },
+  };
+}
+
+function checkNamedVersions(rollout: RolloutConfig, served: readonly number[], fail: (message: string) => never): void {
+  for (const { key, version } of namedVersions(rollout)) {
+    if (!served.includes(version)) fail(`${key} version ${version}, which is not loaded (loaded: ${served.join(', ')})`);
+  }
 }
 
 function parseJson(model: string, text: string): unknown {

@@ -145,7 +145,7 @@ export class ModelControl {
     }
     const reason = `--load-model names '${name}', but the model repository has no folder '${name}'`;
     this.log.error({ model: name, reason }, 'model failed to load');
-    this.store.set(modelEntry(name, new Map(), new Map(), reason, true));
+    this.store.set(modelEntry(name, new Map(), new Map(), reason, true, undefined));
   }
 
   /** The model's folder; undefined when the repository has none, null when it cannot be read (reported). */
@@ -162,7 +162,7 @@ export class ModelControl {
     const reason = `model folder cannot be read: ${(err as Error).message}`;
     this.log.error({ model: name, reason }, 'model left as it is');
     // A model already held keeps serving; one never loaded shows why.
-    if (!this.store.get(name)) this.store.set(modelEntry(name, new Map(), new Map(), reason, true));
+    if (!this.store.get(name)) this.store.set(modelEntry(name, new Map(), new Map(), reason, true, undefined));
   }
 
   private checkOpen(): void {

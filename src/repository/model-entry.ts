@@ -3,7 +3,9 @@
  * reload or unload puts a new one, so a request sees a model's versions before a swap or after
  * it, never half of each.
  */
+import type { WeightedChoice } from '../rollout/weighted-choice';
 import type { ModelState, ModelVersion } from './model-version';
+import type { RolloutConfig } from './rollout-config';
 
 /** Triton's reason for a version that was unloaded. */
 export const UNLOADED = 'unloaded';
@@ -12,6 +14,12 @@ export interface VersionStatus {
   readonly state: ModelState;
   /** Why an UNAVAILABLE version is: its load failure, or UNLOADED; '' otherwise. */
   readonly reason: string;
+}
+
+/** A rollout as config.json gave it, and the choice built from it once for every request it routes. */
+export interface Rollout {
+  readonly config: RolloutConfig;
+  readonly choice: WeightedChoice;
 }
 
 export interface ModelEntry {
@@ -29,6 +37,8 @@ export interface ModelEntry {
   readonly failures: readonly string[];
   /** Whether server readiness waits for it: every model in none and poll modes, the models asked for in explicit mode. */
   readonly required: boolean;
+  /** How requests that pin no version are split; undefined: the newest ready version serves them. */
+  readonly rollout: Rollout | undefined;
 }
 
 /** The repository's models, as model control reads and replaces them. */
@@ -51,11 +61,12 @@ export function modelEntry(
   status: ReadonlyMap<number, VersionStatus>,
   reason: string,
   required: boolean,
+  rollout: Rollout | undefined,
 ): ModelEntry {
   const failures = reason === '' ? [] : [reason];
   const sorted = new Map([...status].sort(([a], [b]) => a - b));
   for (const [version, s] of sorted) if (isLoadFailure(s)) failures.push(`version ${version}: ${s.reason}`);
-  return { name, versions, status: sorted, reason, failures, required };
+  return { name, versions, status: sorted, reason, failures, required, rollout };
 }
 
 /** The version failed to load (as opposed to being unloaded). */

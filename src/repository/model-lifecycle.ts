@@ -48,7 +48,7 @@ export class ModelLifecycle {
     if (toLoad.length > 0) {
       const loadingStatus = new Map(before?.status);
       for (const version of toLoad) if (!serving.has(version)) loadingStatus.set(version, LOADING);
-      this.store.set(modelEntry(name, serving, loadingStatus, before?.reason ?? '', true));
+      this.store.set(modelEntry(name, serving, loadingStatus, before?.reason ?? '', true, before?.rollout));
     }
 
     const loaded = new Map<number, ModelVersion>();
@@ -78,7 +78,7 @@ export class ModelLifecycle {
     for (const v of retired) if (!next.has(v.version)) status.set(v.version, UNLOADING);
     for (const [version, reason] of failed) status.set(version, { state: 'UNAVAILABLE', reason });
     for (const version of next.keys()) status.set(version, READY);
-    this.store.set(modelEntry(name, next, status, '', true));
+    this.store.set(modelEntry(name, next, status, '', true, plan.rollout));
     if (loaded.size > 0 || retired.length > 0) {
       const fields = { model: name, versions: [...next.keys()], loaded: [...loaded.keys()], unloading: retired.map((v) => v.version) };
       this.log.info(fields, serving.size > 0 ? 'model reloaded' : 'model loaded');
@@ -88,7 +88,7 @@ export class ModelLifecycle {
     await Promise.all(retired.map((v) => v.unload()));
     const after = new Map(status);
     for (const v of retired) if (!next.has(v.version)) after.set(v.version, UNLOADED_STATUS);
-    this.store.set(modelEntry(name, next, after, '', true));
+    this.store.set(modelEntry(name, next, after, '', true, plan.rollout));
     this.log.info({ model: name, versions: retired.map((v) => v.version) }, 'model versions drained and unloaded');
     return failure;
   }
@@ -100,7 +100,7 @@ export class ModelLifecycle {
     const status = unloadedBefore(before);
     for (const [version, failure] of failed) status.set(version, { state: 'UNAVAILABLE', reason: failure });
     for (const version of serving.keys()) status.set(version, READY);
-    this.store.set(modelEntry(name, serving, status, reason, true));
+    this.store.set(modelEntry(name, serving, status, reason, true, before?.rollout));
     this.log.error({ model: name, reason }, 'model failed to load');
     return why;
   }
@@ -109,10 +109,10 @@ export class ModelLifecycle {
   async retire(entry: ModelEntry): Promise<void> {
     const draining = new Map<number, VersionStatus>();
     for (const version of entry.status.keys()) draining.set(version, entry.versions.has(version) ? UNLOADING : UNLOADED_STATUS);
-    this.store.set(modelEntry(entry.name, new Map(), draining, '', false));
+    this.store.set(modelEntry(entry.name, new Map(), draining, '', false, undefined));
     await Promise.all([...entry.versions.values()].map((v) => v.unload()));
     const unloaded = new Map([...draining.keys()].map((version) => [version, UNLOADED_STATUS]));
-    this.store.set(modelEntry(entry.name, new Map(), unloaded, '', false));
+    this.store.set(modelEntry(entry.name, new Map(), unloaded, '', false, undefined));
     this.log.info({ model: entry.name, versions: [...entry.versions.keys()] }, 'model unloaded');
   }
 }

@@ -1,14 +1,30 @@
 /**
- * Resolves a (model, version) pair from a request to the loaded version that serves it.
- * Canary and sticky routing will choose among versions here.
+ * Resolves a (model, version) pair from a request to the loaded version that serves it. An
+ * inference that pins no version goes by the model's rollout weights when it has a rollout.
  */
 import { notFound, unavailable, invalidArgument } from '../errors';
-import { isLoadFailure } from '../repository/model-entry';
+import type { ParameterValue } from '../dataplane/infer-request';
+import { isLoadFailure, type ModelEntry, type Rollout } from '../repository/model-entry';
 import type { ModelRepository } from '../repository/model-repository';
 import type { ModelVersion } from '../repository/model-version';
 
 export class Router {
   constructor(private readonly repository: ModelRepository) {}
+
+  /**
+   * The version an inference runs on: a pinned one, else the rollout's choice (by the sticky
+   * parameter's value when the request carries it), else the latest ready version. When no
+   * weighted version is ready the latest ready one serves, so a request fails only when no
+   * version at all can serve it.
+   */
+  route(modelName: string, version: string, parameters: ReadonlyMap<string, ParameterValue> | undefined): ModelVersion {
+    if (version === '') {
+      const entry = this.repository.get(modelName);
+      const chosen = entry?.rollout ? byRollout(entry, entry.rollout, parameters) : undefined;
+      if (chosen) return chosen;
+    }
+    return this.resolve(modelName, version);
+  }
 
   /** An empty version means the latest ready version, as in Triton. */
   resolve(modelName: string, version: string): ModelVersion {
@@ -40,4 +56,14 @@ export class Router {
 /** A served version is unready only while a dead instance is replaced, or while it loads. */
 function notReadyReason(version: ModelVersion): string {
   return version.state === 'UNAVAILABLE' ? 'a model instance stopped unexpectedly and its replacement is starting; retry' : version.state.toLowerCase();
+}
+
+/** The rollout's ready choice, by the sticky parameter's value when the request carries it. */
+function byRollout(entry: ModelEntry, rollout: Rollout, parameters: ReadonlyMap<string, ParameterValue> | undefined): ModelVersion | undefined {
+  const sticky = rollout.config.stickyParameter;
+  const key = sticky === undefined ? undefined : parameters?.get(sticky);
+  if (key !== undefined && typeof key !== 'string') {
+    throw invalidArgument(`parameter '${sticky}' must be a string: model '${entry.name}' routes by its value (rollout sticky_parameter)`);
+  }
+  return rollout.choice.pick(entry.versions, key);
 }

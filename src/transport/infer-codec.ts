@@ -2,7 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { invalidArgument } from '../errors';
 import type { Cancellation } from '../batching/cancellation';
-import type { InferRequest } from '../dataplane/infer-request';
+import type { InferRequest, ParameterValue } from '../dataplane/infer-request';
 import { decodeInputs } from './codec';
 import type { WireInferRequest, WireParameter } from './wire-types';
 
@@ -26,9 +26,22 @@ export function decodeInferRequest(wire: WireInferRequest, context: CallContext)
     }),
     priority: params?.priority ? nonNegativeInteger(params.priority, 'priority') : 0,
     timeoutMicros: params?.timeout ? nonNegativeInteger(params.timeout, 'timeout') : undefined,
+    parameters: params ? parameterValues(params) : undefined,
     deadlineAt: context.deadlineAt,
     cancellation: context.cancellation,
   };
+}
+
+/** Only requests that send parameters pay for the map; the fast decoder's requests send none. */
+function parameterValues(params: Readonly<Record<string, WireParameter>>): Map<string, ParameterValue> {
+  const values = new Map<string, ParameterValue>();
+  for (const name of Object.keys(params)) {
+    const param = params[name];
+    const raw = param.parameter_choice ? param[param.parameter_choice] : undefined;
+    if (raw === undefined) continue;
+    values.set(name, param.parameter_choice === 'int64_param' || param.parameter_choice === 'uint64_param' ? Number(raw) : raw);
+  }
+  return values;
 }
 
 /** Triton clients send priority and timeout as int64 or uint64 parameters. */
