@@ -6,6 +6,7 @@ import { loadedVersions } from './loaded-versions';
 import { ModelFileDigests } from './model-file-digests';
 import { histogramText } from './model-histograms';
 import { registerModelMetrics } from './model-metrics';
+import { registerRolloutMetrics } from './rollout-metrics';
 
 export class ServerMetrics {
   /** Our own registry, not prom-client's global one, so that servers in one process (the tests) do not share series. */
@@ -19,6 +20,7 @@ export class ServerMetrics {
   constructor(private readonly repository: ModelRepository, repositoryRoot: string, log: Logger) {
     this.digests = new ModelFileDigests(repositoryRoot, log);
     registerModelMetrics(this.registry, repository, this.digests);
+    registerRolloutMetrics(this.registry, repository);
     collectDefaultMetrics({ register: this.registry });
     repository.on('change', this.hashNewVersions);
   }
