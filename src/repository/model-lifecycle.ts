@@ -7,7 +7,7 @@
 import type { Logger } from '../observability/logger';
 import type { ModelFolder } from './discover';
 import { planLoad, type LoadPlan } from './load-plan';
-import { LOADING, modelEntry, READY, UNLOADED, UNLOADED_STATUS, UNLOADING, type EntryStore, type ModelEntry, type VersionStatus } from './model-entry';
+import { LOADING, modelEntry, READY, UNLOADED, UNLOADED_STATUS, UNLOADING, type EntryStore, type ModelEntry, type Rollout, type VersionStatus } from './model-entry';
 import type { ModelVersion } from './model-version';
 import type { VersionLoader } from './version-loader';
 
@@ -83,6 +83,8 @@ export class ModelLifecycle {
       const fields = { model: name, versions: [...next.keys()], loaded: [...loaded.keys()], unloading: retired.map((v) => v.version) };
       this.log.info(fields, serving.size > 0 ? 'model reloaded' : 'model loaded');
     }
+    const routing = rolloutSummary(plan.rollout);
+    if (routing !== rolloutSummary(before?.rollout)) this.log.info({ model: name, rollout: routing }, 'model rollout changed');
     if (retired.length === 0) return failure;
 
     await Promise.all(retired.map((v) => v.unload()));
@@ -115,6 +117,13 @@ export class ModelLifecycle {
     this.store.set(modelEntry(entry.name, new Map(), unloaded, '', false, undefined));
     this.log.info({ model: entry.name, versions: [...entry.versions.keys()] }, 'model unloaded');
   }
+}
+
+/** What a rollout routes by, to log when it changes: its weights and sticky parameter, or 'none'. */
+function rolloutSummary(rollout: Rollout | undefined): string {
+  if (!rollout) return 'none';
+  const weights = [...rollout.config.weights].map(([version, weight]) => `${version}: ${weight}`).join(', ');
+  return `weights {${weights}}${rollout.config.stickyParameter === undefined ? '' : `, sticky on '${rollout.config.stickyParameter}'`}`;
 }
 
 /** The rows a load starts from: versions unloaded before stay listed as such, as in Triton's index. */
