@@ -46,8 +46,8 @@ export class InferenceService {
     readonly info: ServerInfo,
     /** The repository extension's RPCs (RepositoryIndex, RepositoryModelLoad / Unload). */
     readonly repositoryService: RepositoryService,
-    /** Offered each unpinned request once answered; undefined: no shadow traffic (tests without it). */
-    private readonly shadow?: ShadowTraffic,
+    /** Offered each unpinned request once answered (the rollout's shadow traffic). */
+    private readonly shadow: ShadowTraffic,
   ) {}
 
   /** A process that answers is alive; a wedged event loop answers nothing. */

@@ -9,7 +9,7 @@ import type { InferenceJob } from '../batching/inference-job';
 import type { ShadowMetrics } from '../observability/metrics/shadow-metrics';
 import type { ModelVersion } from '../repository/model-version';
 import type { Tensor } from '../tensor/tensor';
-import { divergence } from './shadow-divergence';
+import { divergence, type Divergence } from './shadow-divergence';
 
 export class ShadowJob implements InferenceJob {
   readonly acceptedAt = performance.now();
@@ -33,7 +33,7 @@ export class ShadowJob implements InferenceJob {
 
   resolve(outputs: Tensor[]): void {
     const { shadow, metrics } = this;
-    const compared = [];
+    const compared: { output: string; d: Divergence }[] = [];
     for (const out of outputs) {
       const served = this.served.find((t) => t.name === out.name);
       const d = served ? divergence(served, out) : undefined;
