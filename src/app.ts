@@ -13,6 +13,8 @@ import type { Logger } from './observability/logger';
 import { startMetricsServer, type MetricsServer } from './observability/metrics/metrics-server';
 import { ModelRepository } from './repository/model-repository';
 import { RepositoryPoller } from './repository/repository-poller';
+import { ShadowMetrics } from './observability/metrics/shadow-metrics';
+import { ShadowTraffic } from './rollout/shadow-traffic';
 import { Router } from './routing/router';
 import { PROTO_DIR } from './transport/protos';
 import { startGrpcServer } from './transport/server';
@@ -43,11 +45,13 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const readiness = new Readiness(repository);
   const admission = new Admission();
   const info = { name: PACKAGE.name, version: PACKAGE.version, extensions: EXTENSIONS };
-  const service = new InferenceService(repository, new Router(repository), readiness, admission, info, new RepositoryService(repository));
+  const shadowMetrics = new ShadowMetrics();
+  const shadow = new ShadowTraffic(repository, admission, shadowMetrics);
+  const service = new InferenceService(repository, new Router(repository), readiness, admission, info, new RepositoryService(repository), shadow);
   const grpc = await startGrpcServer(service, readiness, config.grpc, log);
   let metrics: MetricsServer | undefined;
   try {
-    metrics = await startMetricsServer(config, service, repository, log);
+    metrics = await startMetricsServer(config, service, repository, shadowMetrics, log);
     await repository.loadAll();
   } catch (err) {
     await metrics?.close();

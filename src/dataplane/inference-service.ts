@@ -14,6 +14,7 @@ import type { Cancellation } from '../batching/cancellation';
 import type { Tensor } from '../tensor/tensor';
 import type { InferReply, InferRequest } from './infer-request';
 import type { Admission } from './admission';
+import type { ShadowTraffic } from '../rollout/shadow-traffic';
 import { validateRequest, type ValidatedShape } from './validate-request';
 
 export interface ServerInfo {
@@ -45,6 +46,8 @@ export class InferenceService {
     readonly info: ServerInfo,
     /** The repository extension's RPCs (RepositoryIndex, RepositoryModelLoad / Unload). */
     readonly repositoryService: RepositoryService,
+    /** Offered each unpinned request once answered (the rollout's shadow traffic). */
+    private readonly shadow: ShadowTraffic,
   ) {}
 
   /** A process that answers is alive; a wedged event loop answers nothing. */
@@ -104,6 +107,8 @@ export class InferenceService {
       return;
     }
     const job = new AcceptedInference(model, request, shape, priorityLevel(model, request.priority), acceptedAt, reply, this.admission);
+    // Only what the rollout routes is shadowed: a pinned request asked for one version on purpose.
+    if (request.modelVersion === '') job.shadow = this.shadow;
     this.admission.enter();
     try {
       model.scheduler.submit(job);
@@ -140,6 +145,8 @@ class AcceptedInference implements InferenceJob {
   readonly timeoutMicros: number | undefined;
   readonly cancellation: Cancellation | undefined;
   private readonly id: string;
+  /** Set for unpinned requests: offered the answer after the caller has it. */
+  shadow: ShadowTraffic | undefined;
 
   constructor(
     private readonly model: ModelVersion,
@@ -165,6 +172,7 @@ class AcceptedInference implements InferenceJob {
     const { model } = this;
     this.admission.leave();
     this.reply.ok({ modelName: model.name, modelVersion: String(model.version), id: this.id, outputs });
+    this.shadow?.offer(model, this.inputs, this.outputs, outputs);
   }
 
   reject(err: unknown): void {

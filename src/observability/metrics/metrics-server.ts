@@ -10,6 +10,7 @@ import type { ServerConfig } from '../../config/load';
 import type { Logger } from '../logger';
 import type { ModelRepository } from '../../repository/model-repository';
 import { ServerMetrics } from './server-metrics';
+import type { ShadowMetrics } from './shadow-metrics';
 
 /** What the health endpoints ask; the data plane answers. */
 export interface HealthProbes {
@@ -23,9 +24,9 @@ export interface MetricsServer {
 }
 
 /** Listens on `metrics.host:metrics.port`; undefined, binding nothing, when the port is 0. */
-export async function startMetricsServer(config: ServerConfig, probes: HealthProbes, repository: ModelRepository, log: Logger): Promise<MetricsServer | undefined> {
+export async function startMetricsServer(config: ServerConfig, probes: HealthProbes, repository: ModelRepository, shadow: ShadowMetrics, log: Logger): Promise<MetricsServer | undefined> {
   if (config.metrics.port === 0) return undefined;
-  const metrics = new ServerMetrics(repository, path.resolve(config.modelRepository), log);
+  const metrics = new ServerMetrics(repository, path.resolve(config.modelRepository), shadow, log);
   const server = http.createServer((req, res) => route(req, res, probes, metrics, log));
   try {
     await new Promise<void>((resolve, reject) => {

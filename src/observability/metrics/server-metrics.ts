@@ -7,6 +7,7 @@ import { ModelFileDigests } from './model-file-digests';
 import { histogramText } from './model-histograms';
 import { registerModelMetrics } from './model-metrics';
 import { registerRolloutMetrics } from './rollout-metrics';
+import type { ShadowMetrics } from './shadow-metrics';
 
 export class ServerMetrics {
   /** Our own registry, not prom-client's global one, so that servers in one process (the tests) do not share series. */
@@ -17,10 +18,11 @@ export class ServerMetrics {
     for (const version of loadedVersions(this.repository)) void this.digests.of(version);
   };
 
-  constructor(private readonly repository: ModelRepository, repositoryRoot: string, log: Logger) {
+  constructor(private readonly repository: ModelRepository, repositoryRoot: string, shadow: ShadowMetrics, log: Logger) {
     this.digests = new ModelFileDigests(repositoryRoot, log);
     registerModelMetrics(this.registry, repository, this.digests);
     registerRolloutMetrics(this.registry, repository);
+    shadow.registerWith(this.registry);
     collectDefaultMetrics({ register: this.registry });
     repository.on('change', this.hashNewVersions);
   }
