@@ -7,6 +7,7 @@ import { asInferenceError, notFound, unavailable } from '../errors';
 import type { Readiness } from '../health/readiness';
 import type { ModelRepository } from '../repository/model-repository';
 import type { ModelVersion } from '../repository/model-version';
+import type { RolloutState } from '../rollout/rollout-state';
 import type { Router } from '../routing/router';
 import type { RepositoryService } from './repository-service';
 import type { InferenceJob } from '../batching/inference-job';
@@ -103,7 +104,8 @@ export class InferenceService {
       reply.fail(error);
       return;
     }
-    const job = new AcceptedInference(model, request, shape, priorityLevel(model, request.priority), acceptedAt, reply, this.admission);
+    const rollout = this.repository.get(request.modelName)?.rollout;
+    const job = new AcceptedInference(model, request, shape, priorityLevel(model, request.priority), acceptedAt, reply, this.admission, rollout);
     this.admission.enter();
     try {
       model.scheduler.submit(job);
@@ -149,6 +151,8 @@ class AcceptedInference implements InferenceJob {
     readonly acceptedAt: number,
     private readonly reply: InferReply,
     private readonly admission: Admission,
+    /** Told each outcome, for its live counts and guard. */
+    private readonly rollout: RolloutState | undefined,
   ) {
     this.inputs = request.inputs;
     this.rows = shape.rows;
@@ -163,6 +167,7 @@ class AcceptedInference implements InferenceJob {
   /** Success is timed by the scheduler, once per batch. */
   resolve(outputs: Tensor[]): void {
     const { model } = this;
+    this.rollout?.observe(model.version, performance.now() - this.acceptedAt, undefined);
     this.admission.leave();
     this.reply.ok({ modelName: model.name, modelVersion: String(model.version), id: this.id, outputs });
   }
@@ -170,6 +175,7 @@ class AcceptedInference implements InferenceJob {
   reject(err: unknown): void {
     const error = asInferenceError(err);
     this.model.stats.recordFailure((performance.now() - this.acceptedAt) * 1e6, error.code);
+    this.rollout?.observe(this.model.version, performance.now() - this.acceptedAt, error.code);
     this.admission.leave();
     this.reply.fail(error);
   }
