@@ -59,6 +59,11 @@ export class OutcomeWindow {
     return this.windowLatencies;
   }
 
+  /** Empties the window (not the totals): what follows is judged on its own. */
+  restart(): void {
+    for (let i = 0; i < BUCKETS; i++) this.clear(i);
+  }
+
   /** Drops the buckets that left the window; returns the current bucket index, its slot made ready. */
   private advance(nowMs: number): number {
     const slot = Math.floor(nowMs / this.bucketMs);

@@ -86,8 +86,13 @@ export class RolloutState {
     return this.rolled;
   }
 
-  /** New weights in force (checked by the caller); the ones they replace become the previous weights. */
+  /**
+   * New weights in force (checked by the caller); the ones they replace become the previous weights.
+   * Weights set by hand also restart the windows, so that a canary put back after a rollback is
+   * judged on its requests from then on, not rolled back again at once by the old failures.
+   */
   setWeights(weights: Weights, source: WeightsSource): void {
+    if (source !== 'guard') for (const window of this.windows.values()) window.restart();
     this.before = this.current;
     this.current = new Map([...weights].sort(([a], [b]) => a - b));
     this.currentChoice = new WeightedChoice(this.current);
