@@ -98,6 +98,7 @@ export class RolloutState {
     this.currentChoice = new WeightedChoice(this.current);
     this.setBy = source;
     this.rolled = undefined;
+    if (source === 'admin') this.log.info({ model: this.model, weights: Object.fromEntries(this.current), previous: Object.fromEntries(this.before) }, 'rollout weights set');
   }
 
   /**
