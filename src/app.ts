@@ -9,6 +9,7 @@ import { InferenceService } from './dataplane/inference-service';
 import { Readiness } from './health/readiness';
 import { drain, type DrainOutcome } from './lifecycle/drain';
 import { RepositoryService } from './dataplane/repository-service';
+import { RolloutAdmin } from './dataplane/rollout-admin';
 import type { Logger } from './observability/logger';
 import { startMetricsServer, type MetricsServer } from './observability/metrics/metrics-server';
 import { ModelRepository } from './repository/model-repository';
@@ -48,7 +49,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const shadowMetrics = new ShadowMetrics();
   const shadow = new ShadowTraffic(repository, admission, shadowMetrics);
   const service = new InferenceService(repository, new Router(repository), readiness, admission, info, new RepositoryService(repository), shadow);
-  const grpc = await startGrpcServer(service, readiness, config.grpc, log);
+  const grpc = await startGrpcServer(service, new RolloutAdmin(repository), readiness, config.grpc, log);
   let metrics: MetricsServer | undefined;
   try {
     metrics = await startMetricsServer(config, service, repository, shadowMetrics, log);

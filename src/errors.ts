@@ -10,7 +10,8 @@ export type ErrorCode =
   | 'DEADLINE_EXCEEDED'
   | 'RESOURCE_EXHAUSTED'
   | 'CANCELLED'
-  | 'UNIMPLEMENTED';
+  | 'UNIMPLEMENTED'
+  | 'FAILED_PRECONDITION';
 
 export class InferenceError extends Error {
   constructor(readonly code: ErrorCode, message: string) {
@@ -22,6 +23,7 @@ export class InferenceError extends Error {
 export const invalidArgument = (message: string): InferenceError => new InferenceError('INVALID_ARGUMENT', message);
 export const notFound = (message: string): InferenceError => new InferenceError('NOT_FOUND', message);
 export const unavailable = (message: string): InferenceError => new InferenceError('UNAVAILABLE', message);
+export const failedPrecondition = (message: string): InferenceError => new InferenceError('FAILED_PRECONDITION', message);
 export const internal = (message: string): InferenceError => new InferenceError('INTERNAL', message);
 
 /** Anything thrown that is not already an InferenceError is a server fault. */

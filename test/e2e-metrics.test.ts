@@ -85,6 +85,7 @@ describe('e2e: Prometheus metrics and HTTP health', function () {
         nv_inference_compute_infer_duration_us: 'counter',
         nv_inference_compute_output_duration_us: 'counter',
         inference_model_version_info: 'gauge',
+        inference_rollout_rollbacks_total: 'counter',
         inference_rollout_weight: 'gauge',
         inference_shadow_requests_total: 'counter',
         inference_shadow_max_abs_difference: 'histogram',

@@ -18,12 +18,19 @@ import { REPO_ROOT, startTestServer, type TestServer } from './support/server';
 
 const CLIENTS_BIN = path.join(REPO_ROOT, '..', 'shared', 'clients', 'bin');
 const INFER_METHOD = 'inference.GRPCInferenceService/ModelInfer';
-const SERVICES = ['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection', 'inference.GRPCInferenceService'];
+const SERVICES = [
+  'grpc.health.v1.Health',
+  'grpc.reflection.v1.ServerReflection',
+  'grpc.reflection.v1alpha.ServerReflection',
+  'inference.GRPCInferenceService',
+  'onnx_grpc_server.admin.v1.RolloutAdmin',
+];
 /** Each served file and its package: the names the .proto files import each other by. */
 const FILES: Record<string, string> = {
   'grpc_service.proto': 'inference',
   'model_config.proto': 'inference',
   'health.proto': 'grpc.health.v1',
+  'rollout_admin.proto': 'onnx_grpc_server.admin.v1',
   'grpc/reflection/v1/reflection.proto': 'grpc.reflection.v1',
   'grpc/reflection/v1alpha/reflection.proto': 'grpc.reflection.v1alpha',
 };
@@ -261,7 +268,7 @@ describe('e2e: server reflection', function () {
   });
 
   describe('descriptors, checked as Go checks them', function () {
-    it('lists the inference, health and reflection services', async () => {
+    it('lists the inference, rollout admin, health and reflection services', async () => {
       const { services } = await fetchDescriptors(server.port);
       expect([...services].sort()).to.deep.equal(SERVICES);
     });

@@ -7,6 +7,7 @@ import { asInferenceError, notFound, unavailable } from '../errors';
 import type { Readiness } from '../health/readiness';
 import type { ModelRepository } from '../repository/model-repository';
 import type { ModelVersion } from '../repository/model-version';
+import type { RolloutState } from '../rollout/rollout-state';
 import type { Router } from '../routing/router';
 import type { RepositoryService } from './repository-service';
 import type { InferenceJob } from '../batching/inference-job';
@@ -106,7 +107,8 @@ export class InferenceService {
       reply.fail(error);
       return;
     }
-    const job = new AcceptedInference(model, request, shape, priorityLevel(model, request.priority), acceptedAt, reply, this.admission);
+    const rollout = this.repository.get(request.modelName)?.rollout;
+    const job = new AcceptedInference(model, request, shape, priorityLevel(model, request.priority), acceptedAt, reply, this.admission, rollout);
     // Only what the rollout routes is shadowed: a pinned request asked for one version on purpose.
     if (request.modelVersion === '') job.shadow = this.shadow;
     this.admission.enter();
@@ -156,6 +158,8 @@ class AcceptedInference implements InferenceJob {
     readonly acceptedAt: number,
     private readonly reply: InferReply,
     private readonly admission: Admission,
+    /** Told each outcome, for its live counts and guard. */
+    private readonly rollout: RolloutState | undefined,
   ) {
     this.inputs = request.inputs;
     this.rows = shape.rows;
@@ -170,6 +174,7 @@ class AcceptedInference implements InferenceJob {
   /** Success is timed by the scheduler, once per batch. */
   resolve(outputs: Tensor[]): void {
     const { model } = this;
+    this.rollout?.observe(model.version, performance.now() - this.acceptedAt, undefined);
     this.admission.leave();
     this.reply.ok({ modelName: model.name, modelVersion: String(model.version), id: this.id, outputs });
     this.shadow?.offer(model, this.inputs, this.outputs, outputs);
@@ -178,6 +183,7 @@ class AcceptedInference implements InferenceJob {
   reject(err: unknown): void {
     const error = asInferenceError(err);
     this.model.stats.recordFailure((performance.now() - this.acceptedAt) * 1e6, error.code);
+    this.rollout?.observe(this.model.version, performance.now() - this.acceptedAt, error.code);
     this.admission.leave();
     this.reply.fail(error);
   }

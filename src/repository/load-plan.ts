@@ -1,9 +1,7 @@
 /** What loading a model folder means: its parsed configuration and the versions its policy serves. */
-import { WeightedChoice } from '../rollout/weighted-choice';
 import { isObject } from './config-json';
 import { MODEL_FILE, selectVersions, type ModelFolder } from './discover';
 import { ModelConfigError, parseModelConfig, type PartialModelConfig } from './model-config';
-import type { Rollout } from './model-entry';
 import { versionSource } from './model-fingerprint';
 import { namedVersions, parseRollout, type RolloutConfig } from './rollout-config';
 
@@ -11,7 +9,7 @@ export interface LoadPlan {
   readonly partial: PartialModelConfig;
   /** The versions to serve, ascending, each with what it is loaded from (versionSource). */
   readonly versions: ReadonlyMap<number, string>;
-  readonly rollout: Rollout | undefined;
+  readonly rollout: RolloutConfig | undefined;
 }
 
 /**
@@ -33,7 +31,7 @@ export function planLoad(folder: ModelFolder, configText: string | undefined, de
   return {
     partial,
     versions: new Map(chosen.map((v) => [v, versionSource(source, folder.versions.get(v)!)])),
-    rollout: rollout && { config: rollout, choice: new WeightedChoice(rollout.weights) },
+    rollout,
   };
 }
 

@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger';
 import { listModelFolders, readModelFolder, type ModelFolder } from './discover';
 import { modelEntry, type EntryStore } from './model-entry';
 import { folderFingerprint } from './model-fingerprint';
+import type { RollbackTally } from '../rollout/rollback-tally';
 import { ModelLifecycle } from './model-lifecycle';
 import { SerialByKey } from './serial-by-key';
 import type { VersionLoader } from './version-loader';
@@ -34,8 +35,9 @@ export class ModelControl {
     loader: VersionLoader,
     private readonly settings: ModelControlSettings,
     private readonly log: Logger,
+    rollbacks: RollbackTally,
   ) {
-    this.lifecycle = new ModelLifecycle(store, loader, settings.defaultMaxQueueSize, log);
+    this.lifecycle = new ModelLifecycle(store, loader, settings.defaultMaxQueueSize, log, rollbacks);
   }
 
   /** none and poll: every model folder; explicit: the --load-model ones. Fails only when the repository cannot be read. */

@@ -3,9 +3,8 @@
  * reload or unload puts a new one, so a request sees a model's versions before a swap or after
  * it, never half of each.
  */
-import type { WeightedChoice } from '../rollout/weighted-choice';
+import type { RolloutState } from '../rollout/rollout-state';
 import type { ModelState, ModelVersion } from './model-version';
-import type { RolloutConfig } from './rollout-config';
 
 /** Triton's reason for a version that was unloaded. */
 export const UNLOADED = 'unloaded';
@@ -16,11 +15,8 @@ export interface VersionStatus {
   readonly reason: string;
 }
 
-/** A rollout as config.json gave it, and the choice built from it once for every request it routes. */
-export interface Rollout {
-  readonly config: RolloutConfig;
-  readonly choice: WeightedChoice;
-}
+/** A rollout as config.json gave it, with the weights in force and the choice built from them. */
+export type Rollout = RolloutState;
 
 export interface ModelEntry {
   readonly name: string;

@@ -5,10 +5,13 @@
  * the report. The caller runs one operation at a time per model.
  */
 import type { Logger } from '../observability/logger';
+import type { RollbackTally } from '../rollout/rollback-tally';
+import { RolloutState } from '../rollout/rollout-state';
 import type { ModelFolder } from './discover';
 import { planLoad, type LoadPlan } from './load-plan';
 import { LOADING, modelEntry, READY, UNLOADED, UNLOADED_STATUS, UNLOADING, type EntryStore, type ModelEntry, type Rollout, type VersionStatus } from './model-entry';
 import type { ModelVersion } from './model-version';
+import type { RolloutConfig } from './rollout-config';
 import type { VersionLoader } from './version-loader';
 
 export class ModelLifecycle {
@@ -20,6 +23,7 @@ export class ModelLifecycle {
     private readonly loader: VersionLoader,
     private readonly defaultMaxQueueSize: number,
     private readonly log: Logger,
+    private readonly rollbacks: RollbackTally,
   ) {}
 
   /**
@@ -78,21 +82,33 @@ export class ModelLifecycle {
     for (const v of retired) if (!next.has(v.version)) status.set(v.version, UNLOADING);
     for (const [version, reason] of failed) status.set(version, { state: 'UNAVAILABLE', reason });
     for (const version of next.keys()) status.set(version, READY);
-    this.store.set(modelEntry(name, next, status, '', true, plan.rollout));
+    const rollout = this.rolloutState(name, plan.rollout, before?.rollout);
+    this.store.set(modelEntry(name, next, status, '', true, rollout));
     if (loaded.size > 0 || retired.length > 0) {
       const fields = { model: name, versions: [...next.keys()], loaded: [...loaded.keys()], unloading: retired.map((v) => v.version) };
       this.log.info(fields, serving.size > 0 ? 'model reloaded' : 'model loaded');
     }
-    const routing = rolloutSummary(plan.rollout);
+    const routing = rolloutSummary(rollout);
     if (routing !== rolloutSummary(before?.rollout)) this.log.info({ model: name, rollout: routing }, 'model rollout changed');
     if (retired.length === 0) return failure;
 
     await Promise.all(retired.map((v) => v.unload()));
     const after = new Map(status);
     for (const v of retired) if (!next.has(v.version)) after.set(v.version, UNLOADED_STATUS);
-    this.store.set(modelEntry(name, next, after, '', true, plan.rollout));
+    this.store.set(modelEntry(name, next, after, '', true, rollout));
     this.log.info({ model: name, versions: retired.map((v) => v.version) }, 'model versions drained and unloaded');
     return failure;
+  }
+
+  /**
+   * The state the new entry routes by: the one before when config.json's rollout block is the
+   * same (a version file changed), so the weights set since and the guard's windows stay; a new
+   * one from the block otherwise, the newest instruction winning over what the admin set.
+   */
+  private rolloutState(name: string, config: RolloutConfig | undefined, before: RolloutState | undefined): RolloutState | undefined {
+    if (!config) return undefined;
+    if (before && sameRollout(before.config, config)) return before;
+    return new RolloutState(name, config, this.log, this.rollbacks);
   }
 
   /** A load that did not take: the serving versions, if any, stay as they are; the report says why. */
@@ -122,7 +138,7 @@ export class ModelLifecycle {
 /** What a rollout routes by, to log when it changes: its weights and sticky parameter, or 'none'. */
 function rolloutSummary(rollout: Rollout | undefined): string {
   if (!rollout) return 'none';
-  const weights = [...rollout.config.weights].map(([version, weight]) => `${version}: ${weight}`).join(', ');
+  const weights = [...rollout.weights].map(([version, weight]) => `${version}: ${weight}`).join(', ');
   return `weights {${weights}}${rollout.config.stickyParameter === undefined ? '' : `, sticky on '${rollout.config.stickyParameter}'`}`;
 }
 
@@ -131,4 +147,9 @@ function unloadedBefore(before: ModelEntry | undefined): Map<number, VersionStat
   const rows = new Map<number, VersionStatus>();
   for (const [version, s] of before?.status ?? []) if (s.reason === UNLOADED) rows.set(version, s);
   return rows;
+}
+
+function sameRollout(a: RolloutConfig, b: RolloutConfig): boolean {
+  const text = (c: RolloutConfig): string => JSON.stringify({ ...c, weights: [...c.weights] });
+  return text(a) === text(b);
 }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { ServerConfig } from '../config/load';
 import type { InferenceError } from '../errors';
 import type { Logger } from '../observability/logger';
+import { RollbackTally } from '../rollout/rollback-tally';
 import { listModelFolders } from './discover';
 import { ModelControl } from './model-control';
 import type { EntryStore, ModelEntry } from './model-entry';
@@ -23,6 +24,8 @@ export class ModelRepository extends EventEmitter<{ change: [] }> {
    */
   private readonly awaited = new Set<string>();
   private readonly control: ModelControl;
+  /** The guards' rollbacks, for their metric: they outlive each rollout's state. */
+  readonly rollbacks = new RollbackTally();
   private readonly directory: string;
 
   constructor(config: ServerConfig, log: Logger) {
@@ -45,7 +48,7 @@ export class ModelRepository extends EventEmitter<{ change: [] }> {
       },
     };
     const settings = { repository: this.directory, ...config.modelControl, defaultMaxQueueSize: config.defaultMaxQueueSize };
-    this.control = new ModelControl(store, new VersionLoader(config, log, changed), settings, log);
+    this.control = new ModelControl(store, new VersionLoader(config, log, changed), settings, log, this.rollbacks);
   }
 
   /** What the model control mode loads at start; a model that fails is kept as failed, and the rest still serve. */

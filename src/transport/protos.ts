@@ -28,3 +28,11 @@ export function loadInferenceService(): ServiceDefinition {
   const grpcObject = loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: { service: ServiceDefinition } } };
   return grpcObject.inference.GRPCInferenceService.service;
 }
+
+export function loadRolloutAdminService(): ServiceDefinition {
+  const definition = protoLoader.loadSync('rollout_admin.proto', LOADER_OPTIONS);
+  const grpcObject = loadPackageDefinition(definition) as unknown as {
+    onnx_grpc_server: { admin: { v1: { RolloutAdmin: { service: ServiceDefinition } } } };
+  };
+  return grpcObject.onnx_grpc_server.admin.v1.RolloutAdmin.service;
+}

@@ -1,7 +1,7 @@
 /**
  * gRPC server reflection (grpc.reflection.v1 and v1alpha, by @grpc/reflection), so grpcurl, ghz
  * and other clients can call the server without its .proto files. It describes the inference,
- * health and reflection services from descriptors built as protoc would (file-descriptors.ts):
+ * health, rollout admin and reflection services from descriptors built as protoc would (file-descriptors.ts):
  * those the library derives from proto-loader are refused by Go clients.
  */
 import * as path from 'node:path';
@@ -17,7 +17,7 @@ type ReflectionPackage = ConstructorParameters<typeof ReflectionService>[0];
 
 export function addReflection(server: Pick<Server, 'addService'>): void {
   const files = [
-    ...fileDescriptorProtos(PROTO_DIR, ['grpc_service.proto', 'health.proto']),
+    ...fileDescriptorProtos(PROTO_DIR, ['grpc_service.proto', 'health.proto', 'rollout_admin.proto']),
     ...fileDescriptorProtos(REFLECTION_PROTO_DIR, ['grpc/reflection/v1/reflection.proto', 'grpc/reflection/v1alpha/reflection.proto']),
   ];
   // @grpc/reflection reads only `fileDescriptorProtos` from a package definition's entries,

@@ -1,12 +1,15 @@
 import { Server, ServerCredentials, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { InferenceService } from '../dataplane/inference-service';
+import type { RolloutAdmin } from '../dataplane/rollout-admin';
 import type { Readiness } from '../health/readiness';
 import type { Logger } from '../observability/logger';
 import { createHandlers } from './handlers';
 import { publishHealth } from './health-publisher';
 import { OpenCalls } from './open-calls';
+import { loadRolloutAdminService } from './protos';
 import { addReflection } from './reflection';
+import { createRolloutAdminHandlers } from './rollout-admin-handlers';
 import { inferenceServiceDefinition } from './service-definition';
 
 export { INFERENCE_SERVICE } from './health-publisher';
@@ -28,14 +31,21 @@ export interface GrpcOptions {
   readonly reflection: boolean;
 }
 
-/** Binds the inference, health and reflection services; health follows `readiness` from the first moment. */
-export async function startGrpcServer(service: InferenceService, readiness: Readiness, options: GrpcOptions, log: Logger): Promise<GrpcServer> {
+/** Binds the inference, rollout admin, health and reflection services; health follows `readiness` from the first moment. */
+export async function startGrpcServer(
+  service: InferenceService,
+  rolloutAdmin: RolloutAdmin,
+  readiness: Readiness,
+  options: GrpcOptions,
+  log: Logger,
+): Promise<GrpcServer> {
   const server = new Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': options.maxMessageBytes,
   });
   const openCalls = new OpenCalls();
   server.addService(inferenceServiceDefinition(), createHandlers(service, log, options.streamMaxInFlight, openCalls));
+  server.addService(loadRolloutAdminService(), createRolloutAdminHandlers(rolloutAdmin, log));
   const health = new HealthImplementation();
   publishHealth(health, readiness);
   // Registers each Watch, so that close() can end it; the library keeps its calls to itself.
