@@ -66,7 +66,7 @@ describe('e2e rollout admin', function () {
     }
   });
 
-  it('routes by weights set through SetWeights from the next request on, with no request failed under continuous load', async () => {
+  it('routes by weights set through SetWeights, Promote and Rollback from the next request on, with no request failed under continuous load', async () => {
     let running = true;
     const failures: string[] = [];
     /** Each answer: its version, and when its request was sent. */
@@ -94,11 +94,17 @@ describe('e2e rollout admin', function () {
     const answered: number[] = [];
     try {
       await afterMore(100);
-      for (const weights of [{ '1': 0, '2': 100 }, { '1': 100, '2': 0 }]) {
+      // 50/50 -> all to 2 (Promote) -> back to 50/50 (Rollback) -> all to 1 (SetWeights).
+      const steps: ['Promote' | 'Rollback' | 'SetWeights', object, Record<string, number>][] = [
+        ['Promote', { model: 'live', version: 2 }, { '1': 0, '2': 100 }],
+        ['Rollback', { model: 'live' }, { '1': 50, '2': 50 }],
+        ['SetWeights', { model: 'live', weights: { '1': 100, '2': 0 } }, { '1': 100, '2': 0 }],
+      ];
+      for (const [rpc, request, weights] of steps) {
         sent.push(performance.now());
-        const state = await admin.call('SetWeights', { model: 'live', weights });
+        const state = await admin.call(rpc, request);
         answered.push(performance.now());
-        expect(state.weights).to.deep.equal(weights);
+        expect(state.weights, rpc).to.deep.equal(weights);
         expect(state.weights_source).to.equal('admin');
         await afterMore(100);
       }
@@ -108,8 +114,9 @@ describe('e2e rollout admin', function () {
     }
     expect(failures).to.deep.equal([]);
     const sentBetween = (from: number, to: number): Set<number> => new Set(answers.filter((a) => a.sentAt > from && a.sentAt < to).map((a) => a.version));
-    expect([...sentBetween(answered[0], sent[1])], 'requests sent after 2 got all the weight').to.deep.equal([2]);
-    expect([...sentBetween(answered[1], Infinity)], 'requests sent after 1 got all the weight').to.deep.equal([1]);
+    expect([...sentBetween(answered[0], sent[1])], 'requests sent after Promote(2) went to 2').to.deep.equal([2]);
+    expect([...sentBetween(answered[1], sent[2])].sort(), 'requests sent after Rollback went to both').to.deep.equal([1, 2]);
+    expect([...sentBetween(answered[2], Infinity)], 'requests sent after SetWeights(1: 100) went to 1').to.deep.equal([1]);
   });
 
   it('promotes a version to all the traffic, then rolls back to the weights before', async () => {
