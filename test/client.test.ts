@@ -5,9 +5,12 @@
  */
 import { expect } from 'chai';
 import * as grpc from '@grpc/grpc-js';
+import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { InferenceClient, InferenceClientError, type InferenceClientOptions, type TensorData, type TensorValue } from '../src/client';
-import { SLOW_FEATURES, slowReference, sizedSlowModel } from './support/batching-slow-model';
+import { freePort } from '../scripts/bench/free-port';
+import { SLOW_FEATURES, slowReference, sizedSlowModel, writeSlowToLoadRepository } from './support/batching-slow-model';
+import { removeDir } from './support/e2e-helpers';
 import { affineReference, serveRepository, type RepositoryServer } from './support/generated-models';
 
 import { REPO_ROOT, startTestServer, type TestServer } from './support/server';
@@ -246,6 +249,38 @@ describe('client: InferenceClient against the real server', function () {
     });
   });
 
+  describe('a server whose model is still loading', () => {
+    const LOAD_MS = 2000;
+    let repo: string | undefined;
+    let starting: Promise<TestServer> | undefined;
+    let client: InferenceClient | undefined;
+
+    after(async () => {
+      client?.close();
+      await (await starting)?.stop();
+      removeDir(repo);
+    });
+
+    it('waitUntilReady waits for a server not yet listening, then for its model to load; a short timeout ends in DEADLINE_EXCEEDED', async () => {
+      repo = await writeSlowToLoadRepository(LOAD_MS);
+      const port = await freePort();
+      client = new InferenceClient(`127.0.0.1:${port}`);
+      let readyAt: number | undefined;
+      const waiting = client.waitUntilReady({ timeoutMs: 60_000 }).then(() => (readyAt = Date.now()));
+      const short = thrown(client.waitUntilReady({ timeoutMs: 50 }));
+      starting = startTestServer({ MODEL_REPOSITORY: repo, GRPC_PORT: String(port) });
+      expect((await short).codeName).to.equal('DEADLINE_EXCEEDED');
+      // '' is liveness: SERVING once the server listens, while its model still warms up.
+      await client.waitUntilReady({ model: '', timeoutMs: 60_000 });
+      expect(await client.ready()).to.equal(false);
+      expect(await client.ready('slow_to_load')).to.equal(false);
+      expect(readyAt, 'waitUntilReady still waiting').to.equal(undefined);
+      await waiting;
+      expect(await client.ready()).to.equal(true);
+      expect(await client.ready('slow_to_load')).to.equal(true);
+    });
+  });
+
   describe('the entry point', () => {
     it('resolves onnx-grpc-server/client from the package root through package.json exports', () => {
       const resolved = require.resolve('onnx-grpc-server/client', { paths: [REPO_ROOT] });
@@ -254,6 +289,15 @@ describe('client: InferenceClient against the real server', function () {
       const loaded = require(resolved) as { InferenceClient: unknown; InferenceClientError: unknown };
       expect(loaded.InferenceClient).to.equal(InferenceClient);
       expect(loaded.InferenceClientError).to.equal(InferenceClientError);
+    });
+
+    it('loads nothing of the server: no module outside src/client/, no onnxruntime', () => {
+      const script = "require('onnx-grpc-server/client'); console.log(JSON.stringify(Object.keys(require.cache)))";
+      const loaded = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: REPO_ROOT, encoding: 'utf8' })) as string[];
+      const ours = loaded.filter((file) => file.startsWith(path.join(REPO_ROOT, 'dist')));
+      expect(ours.length).to.be.above(0);
+      for (const file of ours) expect(file).to.contain(path.join('dist', 'src', 'client') + path.sep);
+      expect(loaded.filter((file) => file.includes('onnxruntime'))).to.deep.equal([]);
     });
   });
 });

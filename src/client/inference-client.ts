@@ -124,12 +124,18 @@ export class InferenceClient {
     }
   }
 
-  /** Resolves once the server (or `model`) is SERVING, watched through Health.Watch; DEADLINE_EXCEEDED after timeoutMs. */
+  /**
+   * Resolves once the server (or `model`) is SERVING, watched through Health.Watch; waits for a
+   * server not yet listening too (wait-for-ready); DEADLINE_EXCEEDED after timeoutMs. `model: ''`
+   * is the server's liveness, SERVING as soon as it listens.
+   */
   waitUntilReady(options: { timeoutMs?: number; model?: string } = {}): Promise<void> {
     const deadline = Date.now() + (options.timeoutMs ?? this.deadlineMs);
-    const watch = this.health as unknown as Record<string, (request: object, options: grpc.CallOptions) => grpc.ClientReadableStream<{ status?: string }>>;
+    // grpc-js attaches the RPCs from the proto at run time; index them by name.
+    const methods = this.health as unknown as Record<string, (request: object, metadata: grpc.Metadata, options: grpc.CallOptions) => grpc.ClientReadableStream<{ status?: string }>>;
     return new Promise((resolve, reject) => {
-      const call = watch.Watch.call(this.health, { service: options.model ?? 'inference.GRPCInferenceService' }, { deadline });
+      const request = { service: options.model ?? 'inference.GRPCInferenceService' };
+      const call = methods.Watch.call(this.health, request, new grpc.Metadata({ waitForReady: true }), { deadline });
       call.on('data', (res: { status?: string }) => {
         if (res.status !== 'SERVING') return;
         resolve();
