@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import * as grpc from '@grpc/grpc-js';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import { InferenceClient, InferenceClientError, type InferenceClientOptions, type TensorData, type TensorValue } from '../src/client';
+import { InferenceClient, InferenceClientError, type InferenceClientOptions, type StreamRequest, type TensorData, type TensorValue } from '../src/client';
 import { freePort } from '../scripts/bench/free-port';
 import { SLOW_FEATURES, slowReference, sizedSlowModel, writeSlowToLoadRepository } from './support/batching-slow-model';
 import { removeDir } from './support/e2e-helpers';
@@ -241,6 +241,35 @@ describe('client: InferenceClient against the real server', function () {
       const first = await served();
       expect(await served()).to.deep.equal(first);
       expect(new Set(first)).to.deep.equal(new Set(['1', '2']));
+    });
+
+    it('streams requests with back-pressure and matches each answer to its request by id, an in-stream error included', async () => {
+      const maxInFlight = 4;
+      let taken = 0;
+      const pulledAhead: number[] = [];
+      function* requests(): Generator<StreamRequest> {
+        for (let i = 0; i < 40; i++) {
+          pulledAhead.push(i - taken);
+          // Request 13 names an input the model does not have: an in-stream error, the stream goes on.
+          const inputs: Record<string, TensorValue> = { [i === 13 ? 'nope' : 'x']: X };
+          yield { inputs, options: { shape: [2, WIDTH], routingKey: `user-${i}`, ...(i % 2 === 0 && { id: `even-${i}` }) } };
+        }
+      }
+      const seen: string[] = [];
+      for await (const answer of client.stream('canary', requests(), { maxInFlight })) {
+        taken++;
+        seen.push(answer.id);
+        if (answer.id === '13') {
+          expect(answer.error?.details).to.contain('nope');
+          continue;
+        }
+        expect(answer.error).to.equal(undefined);
+        expect(answer.result!.id).to.equal(answer.id);
+        const version = Number(answer.result!.modelVersion);
+        expectClose(answer.result!.outputs.y.data, affineReference(X, weightsOf(version)), `answer ${answer.id} computed by version ${version}`);
+      }
+      expect(seen).to.deep.equal(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? `even-${i}` : String(i))));
+      expect(Math.max(...pulledAhead), 'requests pulled ahead of the answers taken').to.be.at.most(maxInFlight - 1);
     });
 
     it('pins a version, over the rollout\'s choice', async () => {

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { InferenceClientError } from './client-error';
 import { healthClient, inferenceServiceClient } from './protos';
 import { withRetries, type RetryPolicy } from './retry';
+import { streamAnswers, type StreamAnswer, type WireStreamResponse } from './stream-session';
 import { decodeTensor, encodeTensor, type Datatype, type TensorData, type TensorValue } from './tensor-codec';
 
 export interface InferenceClientOptions {
@@ -41,6 +42,19 @@ export interface InferOptions {
   /** Echoed back in the result. */
   readonly id?: string;
   /** This call's deadline instead of the client's. */
+  readonly deadlineMs?: number;
+}
+
+/** One request of a stream: its inputs and options (an id is given to one without). */
+export interface StreamRequest {
+  readonly inputs: Readonly<Record<string, TensorValue>>;
+  readonly options?: Omit<InferOptions, 'deadlineMs'>;
+}
+
+export interface StreamOptions {
+  /** Answers owed or not yet taken before the next request is pulled (default 16). */
+  readonly maxInFlight?: number;
+  /** A deadline for the whole stream; none by default. Streams are not retried. */
   readonly deadlineMs?: number;
 }
 
@@ -101,6 +115,25 @@ export class InferenceClient {
     const request = this.inferRequest(model, inputs, options);
     const res = await this.call<WireInferResponse>(this.inference, 'ModelInfer', request, options.deadlineMs);
     return inferResult(res);
+  }
+
+  /**
+   * ModelStreamInfer: sends `requests` on one stream, pulling each only while fewer than
+   * maxInFlight answers are owed (back-pressure), and yields each answer with its request's id.
+   */
+  stream(model: string, requests: AsyncIterable<StreamRequest> | Iterable<StreamRequest>, options: StreamOptions = {}): AsyncGenerator<StreamAnswer<InferResult>> {
+    // grpc-js attaches the RPCs from the proto at run time; index them by name.
+    const methods = this.inference as unknown as Record<string, (metadata: grpc.Metadata, options: grpc.CallOptions) => grpc.ClientDuplexStream<object, WireStreamResponse>>;
+    const callOptions = options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
+    const open = () => methods.ModelStreamInfer.call(this.inference, new grpc.Metadata(), callOptions);
+    const codec = {
+      encode: (request: StreamRequest, sequence: number) => {
+        const id = request.options?.id ?? String(sequence);
+        return { id, wire: this.inferRequest(model, request.inputs, { ...request.options, id }) };
+      },
+      decode: (response: object) => inferResult(response as WireInferResponse),
+    };
+    return streamAnswers(open, requests, codec, options.maxInFlight ?? 16);
   }
 
   /** ModelMetadataResponse as decoded: name, versions, platform, inputs and outputs with datatype and shape. */
