@@ -314,7 +314,7 @@ describe('client: InferenceClient against the real server', function () {
     it('resolves onnx-grpc-server/client from the package root through package.json exports', () => {
       const resolved = require.resolve('onnx-grpc-server/client', { paths: [REPO_ROOT] });
       expect(resolved).to.equal(path.join(REPO_ROOT, 'dist', 'src', 'client', 'index.js'));
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- what a CommonJS caller does
+      // What a CommonJS caller does.
       const loaded = require(resolved) as { InferenceClient: unknown; InferenceClientError: unknown };
       expect(loaded.InferenceClient).to.equal(InferenceClient);
       expect(loaded.InferenceClientError).to.equal(InferenceClientError);
