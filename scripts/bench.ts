@@ -4,6 +4,7 @@
  *   npm run bench -- [--duration 8] [--warmup 2] [--concurrency 1,8,64] [--out bench-report.json]
  *                    [--modes unary,stream] [--batching on,off] [--queue-delay-us 0] [--channels 1] [--deadline-ms 20000]
  *                    [--rounds 3] [--no-ghz] [--profile [--profile-dir /tmp/prof]] [--soak MINUTES]
+ *                    [--client-calls 6000] [--no-client-overhead]
  *
  * Each server runs as a child process (dist/src/main.js on a temporary repository holding only
  * stock_scorer) so that its CPU time and RSS come from its own /proc accounting; the load
@@ -28,6 +29,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { measureClientOverhead, type ClientOverhead } from './bench/client-overhead';
 import { formatProfiles, summarizeProfiles, type ThreadProfile } from './bench/cpu-profile';
 import { findGhz } from './bench/ghz';
 import type { Mode } from './bench/load-result';
@@ -37,7 +39,7 @@ import { measureHandoff, type HandoffCost } from './bench/worker-handoff';
 import { probe, type ProbeResult } from './bench/probe';
 import { Progress } from './bench/progress';
 import { REPO_ROOT, serializedInferRequest } from './bench/protocol';
-import { formatHandoff, formatOrt, formatScenarios, formatSoak, formatVerdicts, machineInfo, type BenchReport } from './bench/report';
+import { formatClientOverhead, formatHandoff, formatOrt, formatScenarios, formatSoak, formatVerdicts, machineInfo, type BenchReport } from './bench/report';
 import { scenarioLabel, type ScenarioResult, type ScenarioSpec } from './bench/scenario';
 import { runScenario, type RunSettings } from './bench/scenario-runner';
 import { combineRounds } from './bench/rounds';
@@ -62,6 +64,8 @@ interface BenchOptions {
   readonly ortSeconds: number;
   readonly retries: number;
   readonly otherCpuLimitPct: number;
+  /** Calls per side and concurrency for the client-overhead section; 0 skips it. */
+  readonly clientCalls: number;
 }
 
 const USAGE = `usage: node dist/scripts/bench.js [options]
@@ -83,7 +87,10 @@ const USAGE = `usage: node dist/scripts/bench.js [options]
   --soak MINUTES            run only the soak: c=64 unary, batching on, RSS every ${SOAK_SAMPLE_SECONDS} s
   --no-ghz                  use the Node load generator even when ghz is on PATH
   --profile                 run the server children under node --cpu-prof and summarize
-  --profile-dir DIR         where the .cpuprofile files go (default /tmp/prof)`;
+  --profile-dir DIR         where the .cpuprofile files go (default /tmp/prof)
+  --client-calls N          InferenceClient vs raw grpc-js calls against the bare server, per side and
+                            concurrency (c=1, c=16), over 6 interleaved rounds (default 6000)
+  --no-client-overhead      skip that section`;
 
 function parseOptions(argv: string[]): BenchOptions {
   try {
@@ -116,6 +123,8 @@ function readOptions(argv: string[]): BenchOptions {
       'no-ghz': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       'profile-dir': { type: 'string', default: '/tmp/prof' },
+      'client-calls': { type: 'string', default: '6000' },
+      'no-client-overhead': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -152,6 +161,7 @@ function readOptions(argv: string[]): BenchOptions {
     soakMinutes: values.soak === undefined ? undefined : number('soak', values.soak, 0.5),
     useGhz: !values['no-ghz'],
     profileDir: values.profile ? values['profile-dir'] : undefined,
+    clientCalls: values['no-client-overhead'] ? 0 : number('client-calls', values['client-calls'], 0, true),
   };
 }
 
@@ -198,12 +208,13 @@ const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(d
 
 async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJson: Record<string, unknown>): Promise<void> {
   const groups = planGroups(options);
-  const total = groups.reduce((n, g) => n + g.scenarios.length, 0) * options.rounds + 1;
+  const total = groups.reduce((n, g) => n + g.scenarios.length, 0) * options.rounds + 1 + (options.clientCalls > 0 ? 1 : 0);
   const progress = new Progress(total);
   const rounds: ScenarioResult[][] = [];
   let results: ScenarioResult[] = [];
   const probes: Record<string, ProbeResult> = {};
   const profiles: Record<string, ThreadProfile[]> = {};
+  let clientOverhead: ClientOverhead[] | undefined;
 
   // Every server is started first and stays up (idle ones cost no CPU), so that a scenario and
   // its bare grpc-js ceiling run back to back and a slow drift on the machine hits both alike.
@@ -250,6 +261,15 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
       }
     }
     results = combineRounds(rounds);
+
+    // The typed client against raw grpc-js, on the bare server while it is still up.
+    if (options.clientCalls > 0) {
+      const step = progress.step(`InferenceClient vs raw grpc-js, ${options.clientCalls} calls per side at c=1 and c=16`);
+      clientOverhead = await measureClientOverhead(running[0].server.address, options.clientCalls, (run, round) =>
+        step.update(`round ${round}: ${run.side} c=${run.concurrency} ${fmt(run.cpuUs / run.calls, 1)} us/call`),
+      );
+      step.done(clientOverhead.map((o) => `c=${o.concurrency} ${fmt(o.clientCpuUsPerCall, 1)} vs ${fmt(o.rawCpuUsPerCall, 1)} us/call (${fmt(o.cpuRatio, 2)}x)`).join(', '));
+    }
   } finally {
     for (const r of running) {
       r.stats?.close();
@@ -297,6 +317,7 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
     '',
     formatHandoff(handoff),
     '',
+    ...(clientOverhead ? ['client cpu us/call = this process\'s utime+stime (process.cpuUsage) over the run / calls; same request, same bare server', formatClientOverhead(clientOverhead), ''] : []),
     `response bytes: ${Object.entries(probes).map(([k, p]) => `${k} ${p.responseBytes}`).join(', ')}${sizeMismatch.length > 0 ? '  (MISMATCH: the bare response is not the real one\'s size)' : ''}`,
     '',
     'Targets:',
@@ -316,6 +337,7 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
     targets: verdicts,
     soak: undefined,
     profiles: options.profileDir ? profiles : undefined,
+    clientOverhead,
   };
   writeReport(options.out, report);
 }

@@ -1,5 +1,6 @@
 /** The printed table and the JSON report: the same numbers in both. */
 import * as os from 'node:os';
+import type { ClientOverhead } from './client-overhead';
 import type { ThreadProfile } from './cpu-profile';
 import type { OrtCeiling } from './ort-ceiling';
 import type { HandoffCost } from './worker-handoff';
@@ -29,6 +30,8 @@ export interface BenchReport {
   readonly checks: Record<string, unknown>;
   readonly targets: readonly Verdict[];
   readonly soak: SoakResult | undefined;
+  /** The typed client's CPU per call against a raw grpc-js call (absent with --no-client-overhead). */
+  readonly clientOverhead?: readonly ClientOverhead[];
   readonly profiles: Record<string, readonly ThreadProfile[]> | undefined;
 }
 
@@ -101,6 +104,24 @@ export function formatHandoff(costs: readonly HandoffCost[]): string {
     num(c.otherUsPerBatch, 1),
   ]);
   return table(header, rows);
+}
+
+export function formatClientOverhead(rows: readonly ClientOverhead[]): string {
+  const header = ['client vs raw grpc-js (bare server)', 'calls/side', 'raw cpu us/call', 'client cpu us/call', 'client/raw', 'median round', 'by round', 'raw calls/s', 'client calls/s'];
+  return table(
+    header,
+    rows.map((r) => [
+      r.concurrency === 1 ? 'c=1 (sequential)' : `c=${r.concurrency}`,
+      String(r.calls),
+      num(r.rawCpuUsPerCall, 1),
+      num(r.clientCpuUsPerCall, 1),
+      `${num(r.cpuRatio, 2)}x`,
+      `${num(r.medianRoundRatio, 2)}x`,
+      r.roundRatios.map((x) => num(x, 2)).join(' '),
+      num(r.rawCallsPerSec, 0),
+      num(r.clientCallsPerSec, 0),
+    ]),
+  );
 }
 
 export function formatVerdicts(verdicts: readonly Verdict[]): string {
