@@ -47,7 +47,7 @@ export class Readiness extends EventEmitter<{ change: [] }> {
   }
 
   /** Every model the server holds, ready or not, for per-model health. */
-  modelNames(): string[] {
+  heldModelNames(): string[] {
     return [...this.repository.entries()].map((e) => e.name);
   }
 }

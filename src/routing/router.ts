@@ -18,39 +18,49 @@ export class Router {
    * version at all can serve it.
    */
   route(modelName: string, version: string, parameters: ReadonlyMap<string, ParameterValue> | undefined): ModelVersion {
-    if (version === '') {
-      const entry = this.repository.get(modelName);
-      const chosen = entry?.rollout ? byRollout(entry, entry.rollout, parameters) : undefined;
+    const entry = this.entry(modelName);
+    if (version === '' && entry.rollout) {
+      const chosen = byRollout(entry, entry.rollout, parameters);
       if (chosen) return chosen;
     }
-    return this.resolve(modelName, version);
+    return resolveIn(entry, version);
   }
 
   /** An empty version means the latest ready version, as in Triton. */
   resolve(modelName: string, version: string): ModelVersion {
+    return resolveIn(this.entry(modelName), version);
+  }
+
+  private entry(modelName: string): ModelEntry {
     const entry = this.repository.get(modelName);
     if (!entry) throw notFound(`unknown model '${modelName}'`);
-    if (version !== '') {
-      if (!/^[0-9]+$/.test(version)) throw invalidArgument(`model version '${version}' is not a number`);
-      const chosen = entry.versions.get(Number(version));
-      if (chosen) {
-        if (chosen.ready) return chosen;
-        throw unavailable(`model '${modelName}' version ${version} is not ready: ${notReadyReason(chosen)}`);
-      }
-      const status = entry.status.get(Number(version));
-      if (!status) throw notFound(`unknown version '${version}' of model '${modelName}'`);
-      if (isLoadFailure(status)) throw unavailable(`model '${modelName}' version ${version} failed to load: ${status.reason}`);
-      // Triton's answer for a version it knows but does not serve now (loading, unloading, unloaded).
-      throw unavailable(`model '${modelName}' version ${version} is not ready: ${status.state === 'UNAVAILABLE' ? status.reason : status.state.toLowerCase()}`);
-    }
-    let latest: ModelVersion | undefined;
-    for (const v of entry.versions.values()) if (v.ready && (!latest || v.version > latest.version)) latest = v;
-    if (!latest) {
-      const why = [...entry.failures, ...[...entry.versions.values()].map((v) => `version ${v.version}: ${notReadyReason(v)}`)];
-      throw unavailable(`model '${modelName}' has no ready version${why.length > 0 ? `: ${why.join('; ')}` : ''}`);
-    }
-    return latest;
+    return entry;
   }
+}
+
+/** The version of `entry` a request names, or its latest ready one; each refusal says why. */
+function resolveIn(entry: ModelEntry, version: string): ModelVersion {
+  const modelName = entry.name;
+  if (version !== '') {
+    if (!/^[0-9]+$/.test(version)) throw invalidArgument(`model version '${version}' is not a number`);
+    const chosen = entry.versions.get(Number(version));
+    if (chosen) {
+      if (chosen.ready) return chosen;
+      throw unavailable(`model '${modelName}' version ${version} is not ready: ${notReadyReason(chosen)}`);
+    }
+    const status = entry.status.get(Number(version));
+    if (!status) throw notFound(`unknown version '${version}' of model '${modelName}'`);
+    if (isLoadFailure(status)) throw unavailable(`model '${modelName}' version ${version} failed to load: ${status.reason}`);
+    // Triton's answer for a version it knows but does not serve now (loading, unloading, unloaded).
+    throw unavailable(`model '${modelName}' version ${version} is not ready: ${status.state === 'UNAVAILABLE' ? status.reason : status.state.toLowerCase()}`);
+  }
+  let latest: ModelVersion | undefined;
+  for (const v of entry.versions.values()) if (v.ready && (!latest || v.version > latest.version)) latest = v;
+  if (!latest) {
+    const why = [...entry.failures, ...[...entry.versions.values()].map((v) => `version ${v.version}: ${notReadyReason(v)}`)];
+    throw unavailable(`model '${modelName}' has no ready version${why.length > 0 ? `: ${why.join('; ')}` : ''}`);
+  }
+  return latest;
 }
 
 /** A served version is unready only while a dead instance is replaced, or while it loads. */

@@ -20,7 +20,7 @@ export function publishHealth(health: HealthImplementation, readiness: Readiness
   const update = (): void => {
     set('', 'SERVING');
     set(INFERENCE_SERVICE, status(readiness.serverReady));
-    const models = new Set(readiness.modelNames());
+    const models = new Set(readiness.heldModelNames());
     for (const name of models) if (name !== INFERENCE_SERVICE) set(name, status(readiness.modelReady(name)));
     // A model that left the repository is not ready; Check keeps answering rather than NOT_FOUND.
     for (const name of published.keys()) if (name !== '' && name !== INFERENCE_SERVICE && !models.has(name)) set(name, 'NOT_SERVING');
