@@ -1,7 +1,9 @@
 /**
  * onnxruntime 1.30 on Linux starts Microsoft's telemetry unless ORT_DISABLE_TELEMETRY is set; its
  * first trace is /tmp/mat-debug-<pid>.log. The server turns it off by default, and an explicit
- * value wins (the second case also shows that the check would see the file if it were written).
+ * value wins. Whether the telemetry writes its trace at all depends on the machine (CI's sandbox
+ * did not), so the control case, telemetry explicitly on, skips with a message where no trace
+ * appears: there the check cannot tell the two cases apart.
  */
 import { expect } from 'chai';
 import * as fs from 'node:fs';
@@ -9,20 +11,29 @@ import { startChildServer } from './support/child-server';
 
 const traceOf = (pid: number): string => `/tmp/mat-debug-${pid}.log`;
 
+async function writesTrace(setting: string | undefined): Promise<boolean> {
+  const server = await startChildServer({ ORT_DISABLE_TELEMETRY: setting });
+  const trace = traceOf(server.process.pid!);
+  try {
+    return fs.existsSync(trace);
+  } finally {
+    server.kill('SIGTERM');
+    await server.exited;
+    fs.rmSync(trace, { force: true });
+  }
+}
+
 describe('e2e: ONNX Runtime telemetry (child process)', function () {
   this.timeout(60_000);
 
-  for (const [setting, written] of [[undefined, false], ['0', true]] as const) {
-    it(`with ORT_DISABLE_TELEMETRY ${setting === undefined ? 'unset, writes no telemetry trace' : `=${setting}, ONNX Runtime's own telemetry is on`}`, async () => {
-      const server = await startChildServer({ ORT_DISABLE_TELEMETRY: setting });
-      const trace = traceOf(server.process.pid!);
-      try {
-        expect(fs.existsSync(trace)).to.equal(written);
-      } finally {
-        server.kill('SIGTERM');
-        await server.exited;
-        fs.rmSync(trace, { force: true });
-      }
-    });
-  }
+  it('with ORT_DISABLE_TELEMETRY unset, writes no telemetry trace', async () => {
+    expect(await writesTrace(undefined)).to.equal(false);
+  });
+
+  it("with ORT_DISABLE_TELEMETRY=0, ONNX Runtime's own telemetry is on (the control)", async function () {
+    if (!(await writesTrace('0'))) {
+      console.log("      (ONNX Runtime's telemetry writes no /tmp/mat-debug-<pid>.log on this machine; the check above cannot fail here)");
+      this.skip();
+    }
+  });
 });
