@@ -11,6 +11,7 @@ import type { ModelInstance } from '../runtime/model-instance';
 import type { ModelStatistics } from '../observability/model-statistics';
 import type { Tensor } from '../tensor/tensor';
 import { candidateBatch, chooseBatch, type BatchChoice, type BatchLimits } from './batch-former';
+import { DelayWake } from './delay-wake';
 import type { InferenceJob } from './inference-job';
 import { mergeInputs, splitOutputs } from './merge';
 import { PolicyQueue } from './policy-queue';
@@ -21,7 +22,7 @@ export class Scheduler {
   private readonly delayMs: number;
   private readonly batched: boolean;
   private readonly preserveOrdering: boolean;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly delayWake = new DelayWake(() => this.schedule());
   /** Results held back so batches complete in the order they started (preserve_ordering). */
   private nextToDeliver = 0;
   private nextBatch = 0;
@@ -91,21 +92,13 @@ export class Scheduler {
       const batch = chooseBatch(candidate, this.limits, waitedMs >= this.delayMs);
       if (!batch) {
         this.pool.release(instance);
-        this.wakeAfter(this.delayMs - waitedMs);
+        this.delayWake.arm(this.delayMs - waitedMs);
         return;
       }
       for (const entry of batch.entries) this.queue.take(entry);
       this.inBatches += batch.entries.length;
       void this.execute(instance, batch);
     }
-  }
-
-  private wakeAfter(ms: number): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.schedule();
-    }, Math.max(0, ms));
   }
 
   private async execute(instance: ModelInstance, batch: BatchChoice): Promise<void> {
@@ -151,8 +144,7 @@ export class Scheduler {
 
   private notifyIfIdle(): void {
     if (this.pending > 0 || !this.idleWaiters) return;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.delayWake.cancel();
     const waiters = this.idleWaiters;
     this.idleWaiters = undefined;
     for (const resolve of waiters) resolve();
