@@ -4,7 +4,7 @@
  *   npm run bench -- [--duration 8] [--warmup 2] [--concurrency 1,8,64] [--out bench-report.json]
  *                    [--modes unary,stream] [--batching on,off] [--queue-delay-us 0] [--channels 1] [--deadline-ms 20000]
  *                    [--rounds 3] [--no-ghz] [--profile [--profile-dir /tmp/prof]] [--soak MINUTES]
- *                    [--client-calls 6000] [--no-client-overhead]
+ *                    [--client-calls 6000] [--no-client-overhead] [--validate]
  *
  * Each server runs as a child process (dist/src/main.js on a temporary repository holding only
  * stock_scorer) so that its CPU time and RSS come from its own /proc accounting; the load
@@ -20,6 +20,9 @@
  * the batcher takes whatever queued while the instance was busy, which is how a
  * single-instance Triton model batches under load without adding latency; typical
  * deployments use 0-500 us). A non-zero --queue-delay-us starts a second batching server.
+ *
+ * --validate gives stock_scorer's input every config.json rule (validation with reject_non_finite,
+ * min and max, and statistics of its 8 columns), to measure their cost against a run without it.
  *
  * --soak MINUTES runs only the soak: c=64 unary, batching on, RSS sampled every 10 s.
  * --profile runs the server children under `node --cpu-prof` and prints where their CPU went
@@ -66,6 +69,8 @@ interface BenchOptions {
   readonly otherCpuLimitPct: number;
   /** Calls per side and concurrency for the client-overhead section; 0 skips it. */
   readonly clientCalls: number;
+  /** Model servers check input rules and keep per-column statistics. */
+  readonly validate: boolean;
 }
 
 const USAGE = `usage: node dist/scripts/bench.js [options]
@@ -90,7 +95,9 @@ const USAGE = `usage: node dist/scripts/bench.js [options]
   --profile-dir DIR         where the .cpuprofile files go (default /tmp/prof)
   --client-calls N          InferenceClient vs raw grpc-js calls against the bare server, per side and
                             concurrency (c=1, c=16), over 6 interleaved rounds (default 6000)
-  --no-client-overhead      skip that section`;
+  --no-client-overhead      skip that section
+  --validate                the model servers check config.json input rules (reject_non_finite, min, max)
+                            and keep per-column statistics of stock_scorer's 8 features; compare with a run without`;
 
 function parseOptions(argv: string[]): BenchOptions {
   try {
@@ -125,6 +132,7 @@ function readOptions(argv: string[]): BenchOptions {
       'profile-dir': { type: 'string', default: '/tmp/prof' },
       'client-calls': { type: 'string', default: '6000' },
       'no-client-overhead': { type: 'boolean', default: false },
+      validate: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -162,6 +170,7 @@ function readOptions(argv: string[]): BenchOptions {
     useGhz: !values['no-ghz'],
     profileDir: values.profile ? values['profile-dir'] : undefined,
     clientCalls: values['no-client-overhead'] ? 0 : number('client-calls', values['client-calls'], 0, true),
+    validate: values.validate,
   };
 }
 
@@ -224,7 +233,7 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
       const label = group.batching ? `server-batching-${batchingLabel(group.batching)}` : 'bare-grpc-js';
       const profileDir = profileDirFor(options, label);
       progress.note(`starting ${label}${profileDir ? ` (profiling into ${profileDir})` : ''}`);
-      const server = group.batching ? await startModelServer(group.batching, { profileDir }) : await startBareServer({ profileDir });
+      const server = group.batching ? await startModelServer(group.batching, { profileDir, validate: options.validate }) : await startBareServer({ profileDir });
       running.push({ group, label, server, stats: group.batching ? new ModelStatsClient(server.address) : undefined, profileDir });
       probes[label] = await probe(server.address, settings.request);
     }
@@ -350,7 +359,7 @@ async function runSoakOnly(options: BenchOptions, settings: RunSettings, setting
   const label = `server-batching-${batchingLabel(batching)}`;
   const profileDir = profileDirFor(options, label);
   progress.note(`starting ${label}`);
-  const server = await startModelServer(batching, { profileDir });
+  const server = await startModelServer(batching, { profileDir, validate: options.validate });
   let soak: SoakResult;
   try {
     const step = progress.step(`soak ${minutes} min unary c=${concurrency} batching=${batchingLabel(batching)}`);
