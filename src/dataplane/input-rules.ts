@@ -42,7 +42,10 @@ export function firstViolation(tensor: Tensor, rule: InputValidation): number {
       return firstFp16(tensor.data as Uint16Array, rule);
     case 'FP32':
     case 'FP64':
-      return rule.rejectNonFinite ? firstNonFiniteOrOutside(tensor.data as Float32Array | Float64Array, min, max) : firstOutside(tensor.data as Float32Array | Float64Array, min, max);
+      // Two finite bounds already refuse NaN and the infinities.
+      return rule.rejectNonFinite && (min === -Infinity || max === Infinity)
+        ? firstNonFiniteOrOutside(tensor.data as Float32Array | Float64Array, min, max)
+        : firstOutside(tensor.data as Float32Array | Float64Array, min, max);
     case 'INT64':
     case 'UINT64':
       return firstOutsideBig(tensor.data as BigInt64Array | BigUint64Array, min, max);
