@@ -48,7 +48,7 @@ describe('bench rounds', () => {
     expect(shown.map((r) => r.serverCpuUsPerReq), 'the round of on 1.50x, not of rules').to.deep.equal([100, 150, 153]);
     const shownRules = { ...shown[2], label: 'rules' };
     expect(formatRulesCost([shown[0], shown[1], shownRules])).to.deep.equal([
-      'rules: server cpu 1.020x, main thread 1.020x, req/s 0.978x, p50 - ms more than without rules (server cpu by round: 1.020 1.100 2.000)',
+      'rules: server cpu 1.020x, main thread 1.020x, req/s 0.978x, p50 - ms (server cpu by round: 1.020 1.100 2.000)',
     ]);
   });
 });

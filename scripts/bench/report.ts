@@ -87,10 +87,11 @@ export function formatRulesCost(results: readonly ScenarioResult[]): string[] {
   for (const rules of results.filter((r) => r.spec.inputRules)) {
     const plain = results.find((r) => r.spec.target === 'server' && !r.spec.inputRules && r.spec.mode === rules.spec.mode && r.spec.concurrency === rules.spec.concurrency && r.spec.batching?.enabled === rules.spec.batching?.enabled && r.spec.batching?.queueDelayUs === rules.spec.batching?.queueDelayUs);
     if (!plain) continue;
+    const p50 = rules.load.p50Ms - plain.load.p50Ms;
     const perRound = rules.roundRatios && plain.roundRatios ? rules.roundRatios.cpuVsBare.map((x, i) => x / plain.roundRatios!.cpuVsBare[i]) : [];
     lines.push(
       `${rules.label}: server cpu ${num(rules.serverCpuUsPerReq / plain.serverCpuUsPerReq, 3)}x, main thread ${num(rules.serverMainThreadUsPerReq / plain.serverMainThreadUsPerReq, 3)}x, ` +
-        `req/s ${num(rules.load.rps / plain.load.rps, 3)}x, p50 ${num(rules.load.p50Ms - plain.load.p50Ms, 3)} ms more than without rules` +
+        `req/s ${num(rules.load.rps / plain.load.rps, 3)}x, p50 ${p50 >= 0 ? '+' : ''}${num(p50, 3)} ms` +
         (perRound.length > 1 ? ` (server cpu by round: ${perRound.map((x) => num(x, 3)).join(' ')})` : ''),
     );
   }
