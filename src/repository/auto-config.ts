@@ -71,7 +71,7 @@ function withStatistics(spec: TensorSpec, maxBatchSize: number, defaultColumns: 
   const { statistics, ...rest } = spec;
   const twoD = spec.dims.length + (maxBatchSize > 0 ? 1 : 0) === 2;
   if (statistics && statistics.columns > 0 && !twoD) {
-    fail(`input '${spec.name}' statistics need a 2-D input ([batch, columns] with max_batch_size > 0), not dims [${spec.dims.join(',')}]`);
+    fail(`input '${spec.name}' statistics need a 2-D input [rows, columns] (one dim with max_batch_size > 0, two with 0), not dims [${spec.dims.join(',')}] with max_batch_size ${maxBatchSize}`);
   }
   const columns = statistics ? statistics.columns : twoD && FLOAT_TYPES.has(spec.datatype) ? defaultColumns : 0;
   return columns > 0 ? { ...rest, statistics: { columns } } : rest;

@@ -15,7 +15,7 @@ export interface TensorSpec {
   readonly dims: readonly number[];
   /** Inputs only, and only when config.json sets rules that check something. */
   readonly validation?: InputValidation;
-  /** Inputs only: set by config.json, or by the server's default for a 2-D float input (auto-config.ts). */
+  /** Inputs only: from config.json, or the server's default for a 2-D float input; absent when off once complete (auto-config.ts). */
   readonly statistics?: InputStatistics;
 }
 
