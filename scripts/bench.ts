@@ -4,7 +4,7 @@
  *   npm run bench -- [--duration 8] [--warmup 2] [--concurrency 1,8,64] [--out bench-report.json]
  *                    [--modes unary,stream] [--batching on,off] [--queue-delay-us 0] [--channels 1] [--deadline-ms 20000]
  *                    [--rounds 3] [--no-ghz] [--profile [--profile-dir /tmp/prof]] [--soak MINUTES]
- *                    [--client-calls 6000] [--no-client-overhead]
+ *                    [--client-calls 6000] [--no-client-overhead] [--validate]
  *
  * Each server runs as a child process (dist/src/main.js on a temporary repository holding only
  * stock_scorer) so that its CPU time and RSS come from its own /proc accounting; the load
@@ -20,6 +20,10 @@
  * the batcher takes whatever queued while the instance was busy, which is how a
  * single-instance Triton model batches under load without adding latency; typical
  * deployments use 0-500 us). A non-zero --queue-delay-us starts a second batching server.
+ *
+ * --validate measures every server scenario twice, back to back: as above, and on a server whose
+ * stock_scorer input has every config.json rule (validation with reject_non_finite, min and max,
+ * statistics of its 8 columns), shown as "+rules". With --soak, the soak's one server has them.
  *
  * --soak MINUTES runs only the soak: c=64 unary, batching on, RSS sampled every 10 s.
  * --profile runs the server children under `node --cpu-prof` and prints where their CPU went
@@ -39,7 +43,7 @@ import { measureHandoff, type HandoffCost } from './bench/worker-handoff';
 import { probe, type ProbeResult } from './bench/probe';
 import { Progress } from './bench/progress';
 import { REPO_ROOT, serializedInferRequest } from './bench/protocol';
-import { formatClientOverhead, formatHandoff, formatOrt, formatScenarios, formatSoak, formatVerdicts, machineInfo, type BenchReport } from './bench/report';
+import { formatClientOverhead, formatHandoff, formatOrt, formatRulesCost, formatScenarios, formatSoak, formatVerdicts, machineInfo, type BenchReport } from './bench/report';
 import { scenarioLabel, type ScenarioResult, type ScenarioSpec } from './bench/scenario';
 import { runScenario, type RunSettings } from './bench/scenario-runner';
 import { combineRounds } from './bench/rounds';
@@ -66,6 +70,8 @@ interface BenchOptions {
   readonly otherCpuLimitPct: number;
   /** Calls per side and concurrency for the client-overhead section; 0 skips it. */
   readonly clientCalls: number;
+  /** Server scenarios also on a server that checks input rules and keeps per-column statistics. */
+  readonly validate: boolean;
 }
 
 const USAGE = `usage: node dist/scripts/bench.js [options]
@@ -90,7 +96,9 @@ const USAGE = `usage: node dist/scripts/bench.js [options]
   --profile-dir DIR         where the .cpuprofile files go (default /tmp/prof)
   --client-calls N          InferenceClient vs raw grpc-js calls against the bare server, per side and
                             concurrency (c=1, c=16), over 6 interleaved rounds (default 6000)
-  --no-client-overhead      skip that section`;
+  --no-client-overhead      skip that section
+  --validate                measure each server scenario also, back to back, on a server that checks config.json
+                            input rules (reject_non_finite, min, max) and keeps statistics of stock_scorer's 8 columns`;
 
 function parseOptions(argv: string[]): BenchOptions {
   try {
@@ -125,6 +133,7 @@ function readOptions(argv: string[]): BenchOptions {
       'profile-dir': { type: 'string', default: '/tmp/prof' },
       'client-calls': { type: 'string', default: '6000' },
       'no-client-overhead': { type: 'boolean', default: false },
+      validate: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -162,6 +171,7 @@ function readOptions(argv: string[]): BenchOptions {
     useGhz: !values['no-ghz'],
     profileDir: values.profile ? values['profile-dir'] : undefined,
     clientCalls: values['no-client-overhead'] ? 0 : number('client-calls', values['client-calls'], 0, true),
+    validate: values.validate,
   };
 }
 
@@ -170,22 +180,23 @@ class UsageError extends Error {}
 /** One child server and the scenarios measured on it. */
 interface ServerGroup {
   readonly batching: Batching | undefined;
+  readonly inputRules: boolean;
   readonly scenarios: ScenarioSpec[];
 }
 
-/** One group per child server: bare grpc-js, the server without batching, with batching (one per queue delay). */
+/** One group per child server: bare grpc-js, the server without batching, with batching (one per queue delay), each also with input rules (--validate). */
 function planGroups(options: BenchOptions): ServerGroup[] {
-  const groups: ServerGroup[] = [{ batching: undefined, scenarios: [] }];
-  const groupFor = (batching: Batching): ServerGroup => {
-    let group = groups.find((g) => g.batching && g.batching.enabled === batching.enabled && g.batching.queueDelayUs === batching.queueDelayUs);
-    if (!group) groups.push((group = { batching, scenarios: [] }));
+  const groups: ServerGroup[] = [{ batching: undefined, inputRules: false, scenarios: [] }];
+  const groupFor = (batching: Batching, inputRules: boolean): ServerGroup => {
+    let group = groups.find((g) => g.batching && g.batching.enabled === batching.enabled && g.batching.queueDelayUs === batching.queueDelayUs && g.inputRules === inputRules);
+    if (!group) groups.push((group = { batching, inputRules, scenarios: [] }));
     return group;
   };
   for (const enabled of [...options.batching].sort()) {
     for (const mode of options.modes) {
       for (const concurrency of options.concurrency) {
         const batching = { enabled, queueDelayUs: enabled && concurrency > 1 ? options.queueDelayUs : 0 };
-        groupFor(batching).scenarios.push({ target: 'server', mode, concurrency, batching });
+        for (const inputRules of options.validate ? [false, true] : [false]) groupFor(batching, inputRules).scenarios.push({ target: 'server', mode, concurrency, batching, inputRules });
       }
     }
   }
@@ -221,10 +232,10 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
   const running: { group: ServerGroup; label: string; server: ChildServer; stats: ModelStatsClient | undefined; profileDir: string | undefined }[] = [];
   try {
     for (const group of groups) {
-      const label = group.batching ? `server-batching-${batchingLabel(group.batching)}` : 'bare-grpc-js';
+      const label = group.batching ? `server-batching-${batchingLabel(group.batching)}${group.inputRules ? '-rules' : ''}` : 'bare-grpc-js';
       const profileDir = profileDirFor(options, label);
       progress.note(`starting ${label}${profileDir ? ` (profiling into ${profileDir})` : ''}`);
-      const server = group.batching ? await startModelServer(group.batching, { profileDir }) : await startBareServer({ profileDir });
+      const server = group.batching ? await startModelServer(group.batching, { profileDir, validate: group.inputRules }) : await startBareServer({ profileDir });
       running.push({ group, label, server, stats: group.batching ? new ModelStatsClient(server.address) : undefined, profileDir });
       probes[label] = await probe(server.address, settings.request);
     }
@@ -233,11 +244,12 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
       options.modes.indexOf(spec.mode),
       spec.concurrency,
       spec.target === 'bare' ? 0 : spec.batching?.enabled ? 2 : 1,
+      spec.inputRules ? 1 : 0,
     ];
     const steps = running.flatMap((r) => r.group.scenarios.map((spec) => ({ spec, r })));
     steps.sort((a, b) => {
       const [x, y] = [rank(a.spec), rank(b.spec)];
-      return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+      return x[0] - y[0] || x[1] - y[1] || x[2] - y[2] || x[3] - y[3];
     });
     for (let round = 1; round <= options.rounds; round++) {
       const measured: ScenarioResult[] = [];
@@ -313,6 +325,7 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
     '',
     formatScenarios(results),
     '',
+    ...(options.validate ? ['input rules (--validate), each against the same server without them in the same round:', ...formatRulesCost(results), ''] : []),
     formatOrt(ort),
     '',
     formatHandoff(handoff),
@@ -350,7 +363,7 @@ async function runSoakOnly(options: BenchOptions, settings: RunSettings, setting
   const label = `server-batching-${batchingLabel(batching)}`;
   const profileDir = profileDirFor(options, label);
   progress.note(`starting ${label}`);
-  const server = await startModelServer(batching, { profileDir });
+  const server = await startModelServer(batching, { profileDir, validate: options.validate });
   let soak: SoakResult;
   try {
     const step = progress.step(`soak ${minutes} min unary c=${concurrency} batching=${batchingLabel(batching)}`);

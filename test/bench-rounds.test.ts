@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { formatRulesCost } from '../scripts/bench/report';
 import { combineRounds } from '../scripts/bench/rounds';
 import type { ScenarioResult, ScenarioSpec } from '../scripts/bench/scenario';
 import type { LoadWindow } from '../scripts/bench/load-result';
@@ -6,6 +7,7 @@ import type { LoadWindow } from '../scripts/bench/load-result';
 const bare: ScenarioSpec = { target: 'bare', mode: 'unary', concurrency: 64, batching: undefined };
 const on: ScenarioSpec = { target: 'server', mode: 'unary', concurrency: 64, batching: { enabled: true, queueDelayUs: 0 } };
 const off: ScenarioSpec = { target: 'server', mode: 'unary', concurrency: 64, batching: { enabled: false, queueDelayUs: 0 } };
+const onRules: ScenarioSpec = { ...on, inputRules: true };
 
 function window(spec: ScenarioSpec, rps: number, cpu: number): ScenarioResult {
   const load = { rps } as LoadWindow;
@@ -34,5 +36,19 @@ describe('bench rounds', () => {
     expect(b.serverCpuUsPerReq).to.equal(100);
     expect(s.cpuVsBare).to.equal(1.2);
     expect(s.roundRatios).to.equal(undefined);
+  });
+
+  it('with --validate picks the round by the server without rules, and sets each +rules row against it round by round', () => {
+    const rounds = [
+      [window(bare, 1000, 100), window(on, 900, 150), window(onRules, 880, 153)], // on: 1.50x
+      [window(bare, 2000, 50), window(on, 1800, 60), window(onRules, 1700, 66)], // on: 1.20x
+      [window(bare, 1500, 80), window(on, 1000, 200), window(onRules, 500, 400)], // on: 2.50x, rules 5.00x
+    ];
+    const shown = combineRounds(rounds);
+    expect(shown.map((r) => r.serverCpuUsPerReq), 'the round of on 1.50x, not of rules').to.deep.equal([100, 150, 153]);
+    const shownRules = { ...shown[2], label: 'rules' };
+    expect(formatRulesCost([shown[0], shown[1], shownRules])).to.deep.equal([
+      'rules: server cpu 1.020x, main thread 1.020x, req/s 0.978x, p50 - ms (server cpu by round: 1.020 1.100 2.000)',
+    ]);
   });
 });

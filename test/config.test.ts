@@ -89,6 +89,12 @@ const KEYS: readonly KeyCase[] = [
     fromFlag: { value: '4', expected: 4 },
   },
   {
+    key: 'models.default_statistics_columns', env: 'DEFAULT_STATISTICS_COLUMNS', flag: '--default-statistics-columns', get: (c) => c.defaultStatisticsColumns,
+    file: { value: 16, expected: 16 },
+    fromEnv: { value: '0', expected: 0 },
+    fromFlag: { value: '8', expected: 8 },
+  },
+  {
     key: 'models.load', env: 'LOAD_MODELS', flag: '--load-model', get: (c) => c.modelControl.load,
     file: { value: ['a'], expected: ['a'] },
     fromEnv: { value: 'b,c', expected: ['b', 'c'] },
@@ -188,6 +194,10 @@ describe('loadConfig', () => {
     it('gives each instance one intra-op thread (parallelism comes from instances) and applies every graph optimization', () => {
       expect(config.runtime.intraOpThreads).to.equal(1);
       expect(config.runtime.graphOptimizationLevel).to.equal('all');
+    });
+
+    it('keeps per-column input statistics off', () => {
+      expect(config.defaultStatisticsColumns).to.equal(0);
     });
   });
 

@@ -5,7 +5,7 @@ import { ModelConfigError, parseModelConfig } from '../src/repository/model-conf
 import type { IoMetadata } from '../src/runtime/worker-protocol';
 
 const QUEUE = 1024;
-const DEFAULTS = { maxBatchSize: 4, maxQueueSize: QUEUE };
+const DEFAULTS = { maxBatchSize: 4, maxQueueSize: QUEUE, statisticsColumns: 0 };
 const batchedIo: { inputs: IoMetadata[]; outputs: IoMetadata[] } = {
   inputs: [{ name: 'x', type: 'float32', shape: [-1, 8] }],
   outputs: [{ name: 'y', type: 'float32', shape: [-1, 1] }],

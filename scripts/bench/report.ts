@@ -78,6 +78,26 @@ export function formatScenarios(results: readonly ScenarioResult[]): string {
   return table(header, rows);
 }
 
+/**
+ * --validate: each "+rules" row against the same server without rules, in the same round (the
+ * rows of one mode and concurrency are shown from one round), and in every round.
+ */
+export function formatRulesCost(results: readonly ScenarioResult[]): string[] {
+  const lines: string[] = [];
+  for (const rules of results.filter((r) => r.spec.inputRules)) {
+    const plain = results.find((r) => r.spec.target === 'server' && !r.spec.inputRules && r.spec.mode === rules.spec.mode && r.spec.concurrency === rules.spec.concurrency && r.spec.batching?.enabled === rules.spec.batching?.enabled && r.spec.batching?.queueDelayUs === rules.spec.batching?.queueDelayUs);
+    if (!plain) continue;
+    const p50 = rules.load.p50Ms - plain.load.p50Ms;
+    const perRound = rules.roundRatios && plain.roundRatios ? rules.roundRatios.cpuVsBare.map((x, i) => x / plain.roundRatios!.cpuVsBare[i]) : [];
+    lines.push(
+      `${rules.label}: server cpu ${num(rules.serverCpuUsPerReq / plain.serverCpuUsPerReq, 3)}x, main thread ${num(rules.serverMainThreadUsPerReq / plain.serverMainThreadUsPerReq, 3)}x, ` +
+        `req/s ${num(rules.load.rps / plain.load.rps, 3)}x, p50 ${p50 >= 0 ? '+' : ''}${num(p50, 3)} ms` +
+        (perRound.length > 1 ? ` (server cpu by round: ${perRound.map((x) => num(x, 3)).join(' ')})` : ''),
+    );
+  }
+  return lines;
+}
+
 export function formatOrt(ceilings: readonly OrtCeiling[]): string {
   const header = ['ORT in-process batch', 'runs/s', 'rows/s', 'p50 ms', 'p99 ms', 'cpu us/run', 'cpu us/row'];
   const rows = ceilings.map((c) => [

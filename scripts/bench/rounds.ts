@@ -24,7 +24,7 @@ export function combineRounds(rounds: readonly (readonly ScenarioResult[])[]): S
   const shownRound = new Map<string, number>();
   for (const key of new Set(rated[0].map(groupKey))) {
     const subject = (round: readonly ScenarioResult[]): ScenarioResult | undefined => {
-      const group = round.filter((r) => groupKey(r) === key && r.spec.target === 'server');
+      const group = round.filter((r) => groupKey(r) === key && r.spec.target === 'server' && !r.spec.inputRules);
       return group.find((r) => r.spec.batching?.enabled) ?? group[0];
     };
     const order = rated

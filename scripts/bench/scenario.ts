@@ -10,6 +10,8 @@ export interface ScenarioSpec {
   readonly concurrency: number;
   /** Server scenarios only. */
   readonly batching: Batching | undefined;
+  /** A server whose config.json gives the input every rule (--validate), measured beside the same server without. */
+  readonly inputRules?: boolean;
 }
 
 export interface ScenarioResult {
@@ -44,5 +46,5 @@ export interface ScenarioResult {
 
 export function scenarioLabel(spec: ScenarioSpec): string {
   const batching = spec.batching ? (spec.batching.enabled ? `on(${spec.batching.queueDelayUs}us)` : 'off') : '-';
-  return `${spec.target === 'bare' ? 'bare  ' : 'server'} ${spec.mode.padEnd(6)} c=${String(spec.concurrency).padEnd(3)} batching=${batching}`;
+  return `${spec.target === 'bare' ? 'bare  ' : 'server'} ${spec.mode.padEnd(6)} c=${String(spec.concurrency).padEnd(3)} batching=${batching}${spec.inputRules ? ' +rules' : ''}`;
 }

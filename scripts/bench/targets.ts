@@ -21,7 +21,7 @@ const byRound = (ratios: readonly number[] | undefined, unit: string): string =>
 
 export function judgeTargets(results: readonly ScenarioResult[], ort: readonly OrtCeiling[], soak: SoakResult | undefined, handoff: readonly HandoffCost[] = []): Verdict[] {
   const find = (target: Target, mode: Mode, c: number, batching?: boolean): ScenarioResult | undefined =>
-    results.find((r) => r.spec.target === target && r.spec.mode === mode && r.spec.concurrency === c && (batching === undefined || r.spec.batching?.enabled === batching));
+    results.find((r) => r.spec.target === target && r.spec.mode === mode && r.spec.concurrency === c && (batching === undefined || r.spec.batching?.enabled === batching) && !r.spec.inputRules);
   const concurrencies = [...new Set(results.map((r) => r.spec.concurrency))];
   const high = concurrencies.length === 0 || concurrencies.includes(64) ? 64 : Math.max(...concurrencies);
   const verdicts: Verdict[] = [];
@@ -68,7 +68,7 @@ export function judgeTargets(results: readonly ScenarioResult[], ort: readonly O
   }
   {
     const target = 'c=1 unary, batching on with 0 us queue delay: p50 within 0.3 ms of the ceiling (bare grpc-js p50 + ORT batch-1 p50)';
-    const server = results.find((r) => r.spec.target === 'server' && r.spec.mode === 'unary' && r.spec.concurrency === 1 && r.spec.batching?.enabled && r.spec.batching.queueDelayUs === 0);
+    const server = results.find((r) => r.spec.target === 'server' && r.spec.mode === 'unary' && r.spec.concurrency === 1 && r.spec.batching?.enabled && r.spec.batching.queueDelayUs === 0 && !r.spec.inputRules);
     const bare = find('bare', 'unary', 1);
     const ort1 = ort.find((o) => o.batchSize === 1);
     if (!server || !bare || !ort1) verdicts.push(missing('c1-latency', target));

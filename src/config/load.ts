@@ -13,6 +13,7 @@ export interface ServerConfig {
   };
   readonly defaultMaxBatchSize: number;
   readonly defaultMaxQueueSize: number;
+  readonly defaultStatisticsColumns: number;
   readonly modelControl: { readonly mode: ModelControlMode; readonly pollSeconds: number; readonly load: readonly string[] };
 }
 
@@ -52,6 +53,7 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
     },
     defaultMaxBatchSize: config.get('models.default_max_batch_size'),
     defaultMaxQueueSize: config.get('models.default_max_queue_size'),
+    defaultStatisticsColumns: config.get('models.default_statistics_columns'),
     modelControl: {
       mode: config.get('models.control_mode') as ModelControlMode,
       pollSeconds: config.get('models.poll_seconds'),

@@ -169,6 +169,13 @@ export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] })
         env: 'DEFAULT_MAX_QUEUE_SIZE',
         arg: 'default-max-queue-size',
       },
+      default_statistics_columns: {
+        doc: "Per-column drift statistics (inference_input_feature_* metrics) for the first N columns of every 2-D float input whose config.json entry sets no 'statistics'; 0: off.",
+        format: 'count',
+        default: 0,
+        env: 'DEFAULT_STATISTICS_COLUMNS',
+        arg: 'default-statistics-columns',
+      },
       control_mode: {
         doc: "Triton's model control mode: 'none' loads the repository at start, 'poll' also rescans it, 'explicit' loads only what RepositoryModelLoad (or --load-model) names.",
         format: MODEL_CONTROL_MODES as unknown as string[],

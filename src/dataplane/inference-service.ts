@@ -16,6 +16,7 @@ import type { Tensor } from '../tensor/tensor';
 import type { InferReply, InferRequest } from './infer-request';
 import type { Admission } from './admission';
 import type { ShadowTraffic } from '../rollout/shadow-traffic';
+import { checkInputRules } from './input-rules';
 import { validateRequest, type ValidatedShape } from './validate-request';
 
 export interface ServerInfo {
@@ -101,12 +102,14 @@ export class InferenceService {
     let shape: ValidatedShape;
     try {
       shape = validateRequest(model.config, request.inputs, request.outputs);
+      checkInputRules(model.config, request.inputs);
     } catch (err) {
       const error = asInferenceError(err);
       model.stats.recordFailure((performance.now() - acceptedAt) * 1e6, error.code);
       reply.fail(error);
       return;
     }
+    model.features.record(request.inputs);
     const rollout = this.repository.get(request.modelName)?.rollout;
     const job = new AcceptedInference(model, request, shape, priorityLevel(model, request.priority), acceptedAt, reply, this.admission, rollout);
     // Only what the rollout routes is shadowed: a pinned request asked for one version on purpose.

@@ -5,11 +5,14 @@
  */
 import { fromOrtType } from '../tensor/datatype';
 import type { IoMetadata } from '../runtime/worker-protocol';
+import { FLOAT_TYPES } from './input-rules-config';
 import { ModelConfigError, type DynamicBatching, type ModelConfig, type PartialModelConfig, type TensorSpec } from './model-config';
 
 export interface AutoConfigDefaults {
   readonly maxBatchSize: number;
   readonly maxQueueSize: number;
+  /** Statistics columns for a 2-D float input whose entry sets none; 0: off. */
+  readonly statisticsColumns: number;
 }
 
 export function completeConfig(
@@ -51,7 +54,7 @@ export function completeConfig(
   return {
     ...partial,
     maxBatchSize,
-    inputs: resolve('input', partial.inputs, io.inputs),
+    inputs: resolve('input', partial.inputs, io.inputs).map((spec) => withStatistics(spec, maxBatchSize, defaults.statisticsColumns, fail)),
     outputs: resolve('output', partial.outputs, io.outputs),
     dynamicBatching: partial.dynamicBatching ?? (!hasConfigFile && maxBatchSize > 0 ? defaultBatching(defaults.maxQueueSize) : undefined),
   };
@@ -61,6 +64,17 @@ function fromMetadata(kind: string, m: IoMetadata, maxBatchSize: number, fail: (
   const datatype = m.type === undefined ? undefined : fromOrtType(m.type);
   if (!datatype) return fail(`${kind} '${m.name}' has type ${m.type ?? 'non-tensor'}, which the protocol cannot carry`);
   return { name: m.name, datatype, dims: maxBatchSize > 0 ? m.shape.slice(1) : [...m.shape] };
+}
+
+/** Statistics are per column, so only of a 2-D input ([batch, columns] once batched); absent when off. */
+function withStatistics(spec: TensorSpec, maxBatchSize: number, defaultColumns: number, fail: (m: string) => never): TensorSpec {
+  const { statistics, ...rest } = spec;
+  const twoD = spec.dims.length + (maxBatchSize > 0 ? 1 : 0) === 2;
+  if (statistics && statistics.columns > 0 && !twoD) {
+    fail(`input '${spec.name}' statistics need a 2-D input [rows, columns] (one dim with max_batch_size > 0, two with 0), not dims [${spec.dims.join(',')}] with max_batch_size ${maxBatchSize}`);
+  }
+  const columns = statistics ? statistics.columns : twoD && FLOAT_TYPES.has(spec.datatype) ? defaultColumns : 0;
+  return columns > 0 ? { ...rest, statistics: { columns } } : rest;
 }
 
 /** A config dim may narrow a variable model dim, never contradict a fixed one. */

@@ -5,6 +5,7 @@
  */
 import { fromConfigType, type DataType } from '../tensor/datatype';
 import { isObject, nonNegativeInt, positiveInt, type Fail, type Json } from './config-json';
+import { parseInputStatistics, parseInputValidation, type InputStatistics, type InputValidation } from './input-rules-config';
 import { parseModelWarmup, type WarmupSample } from './warmup-config';
 
 export interface TensorSpec {
@@ -12,6 +13,10 @@ export interface TensorSpec {
   readonly datatype: DataType;
   /** Without the batch dimension when maxBatchSize > 0; -1 marks a variable dimension. */
   readonly dims: readonly number[];
+  /** Inputs only, and only when config.json sets rules that check something. */
+  readonly validation?: InputValidation;
+  /** Inputs only: from config.json, or the server's default for a 2-D float input; absent when off once complete (auto-config.ts). */
+  readonly statistics?: InputStatistics;
 }
 
 export type TimeoutAction = 'REJECT' | 'DELAY';
@@ -88,7 +93,7 @@ export function parseModelConfig(model: string, json: unknown, defaultMaxQueueSi
     const list = c[key];
     if (list === undefined) return undefined;
     if (!Array.isArray(list)) return fail(`${key} must be a list`);
-    return list.map((t: unknown, i: number) => parseTensorSpec(t, `${key}[${i}]`, fail));
+    return list.map((t: unknown, i: number) => parseTensorSpec(t, key, `${key}[${i}]`, fail));
   };
 
   const groups = c.instance_group;
@@ -119,7 +124,7 @@ export function parseModelConfig(model: string, json: unknown, defaultMaxQueueSi
   };
 }
 
-function parseTensorSpec(t: unknown, where: string, fail: Fail): TensorSpec {
+function parseTensorSpec(t: unknown, kind: 'input' | 'output', where: string, fail: Fail): TensorSpec {
   if (!isObject(t)) return fail(`${where} must be an object`);
   const spec = t as Json;
   if (typeof spec.name !== 'string' || spec.name === '') fail(`${where}.name must be a non-empty string`);
@@ -131,7 +136,15 @@ function parseTensorSpec(t: unknown, where: string, fail: Fail): TensorSpec {
     if (!Number.isInteger(n) || n < -1) fail(`${where}.dims entries must be integers >= -1`);
     return n;
   });
-  return { name: spec.name as string, datatype: datatype as DataType, dims };
+  const parsed: TensorSpec = { name: spec.name as string, datatype: datatype as DataType, dims };
+  if (kind === 'output') {
+    for (const key of ['validation', 'statistics']) if (spec[key] !== undefined) fail(`${where}.${key} applies to inputs only`);
+    return parsed;
+  }
+  const validation = spec.validation === undefined ? undefined : parseInputValidation(spec.validation, parsed.datatype, where, fail);
+  const statistics = spec.statistics === undefined ? undefined : parseInputStatistics(spec.statistics, parsed.datatype, where, fail);
+  // Absent rather than undefined, so a spec without rules equals the plain { name, datatype, dims }.
+  return { ...parsed, ...(validation && { validation }), ...(statistics && { statistics }) };
 }
 
 function parseVersionPolicy(value: unknown, fail: Fail): VersionPolicy {

@@ -1,3 +1,4 @@
+import { FeatureStatistics } from '../observability/feature-statistics';
 import { ModelStatistics } from '../observability/model-statistics';
 import { Scheduler } from '../batching/scheduler';
 import type { ExecutionProvider } from '../config/schema';
@@ -11,6 +12,8 @@ export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
 export class ModelVersion {
   private current: ModelState = 'LOADING';
   readonly stats = new ModelStatistics();
+  /** Per-column statistics of the inputs whose config asks for them. */
+  readonly features: FeatureStatistics;
   readonly scheduler: Scheduler;
 
   constructor(
@@ -22,6 +25,7 @@ export class ModelVersion {
     /** Told after every state change, so health and metrics follow the truth. */
     private readonly onChange: () => void = () => {},
   ) {
+    this.features = new FeatureStatistics(config);
     this.scheduler = new Scheduler(config, pool, this.stats, defaultQueuePolicy);
     pool.on('change', () => this.followPool());
   }

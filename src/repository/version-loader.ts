@@ -51,6 +51,7 @@ export class VersionLoader {
       const config = completeConfig(partial, hasConfigFile, session, {
         maxBatchSize: this.config.defaultMaxBatchSize,
         maxQueueSize: this.config.defaultMaxQueueSize,
+        statisticsColumns: this.config.defaultStatisticsColumns,
       });
       await pool.warmUp((instances) => warmUp(config, dir, instances, this.log, version));
       const loaded = new ModelVersion(name, version, config, pool, this.defaultQueuePolicy, this.onChange);

@@ -2,6 +2,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from '../logger';
 import type { ModelRepository } from '../../repository/model-repository';
+import { registerFeatureMetrics } from './feature-metrics';
 import { loadedVersions } from './loaded-versions';
 import { ModelFileDigests } from './model-file-digests';
 import { histogramText } from './model-histograms';
@@ -22,6 +23,7 @@ export class ServerMetrics {
     this.digests = new ModelFileDigests(repositoryRoot, log);
     registerModelMetrics(this.registry, repository, this.digests);
     registerRolloutMetrics(this.registry, repository);
+    registerFeatureMetrics(this.registry, repository);
     shadow.registerWith(this.registry);
     collectDefaultMetrics({ register: this.registry });
     repository.on('change', this.hashNewVersions);
