@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import * as grpc from '@grpc/grpc-js';
+import * as http2 from 'node:http2';
 import { DataType, node, serializeModel, valueInfo } from '../scripts/onnx/builder';
 import { createClient, fp32Bytes, startTestServer, type InferenceClient, type TestServer } from './support/server';
 import { serveRepository, type RepositoryServer } from './support/generated-models';
@@ -153,6 +154,24 @@ describe('e2e: limits', function () {
       await third;
       expect(held).to.equal(true);
       watches[1].cancel();
+    });
+  });
+
+  describe('keepalive (GRPC_KEEPALIVE_TIME_MS=100)', () => {
+    it('pings a quiet connection every GRPC_KEEPALIVE_TIME_MS, where a server with the default (2 hours) sends none', async () => {
+      const pinging = await startTestServer({ GRPC_KEEPALIVE_TIME_MS: '100' });
+      const quiet = await startTestServer();
+      const sessions = [pinging, quiet].map((t) => http2.connect(`http://127.0.0.1:${t.port}`));
+      const pings = [0, 0];
+      sessions.forEach((session, i) => session.on('ping', () => pings[i]++));
+      try {
+        await waitFor('two keepalive pings', () => pings[0], (n) => n >= 2);
+        expect(pings[1], 'pings from the server with the default keepalive time').to.equal(0);
+      } finally {
+        for (const session of sessions) session.destroy();
+        await pinging.stop();
+        await quiet.stop();
+      }
     });
   });
 
