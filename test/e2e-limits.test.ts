@@ -113,7 +113,7 @@ describe('e2e: limits', function () {
       clients.push(first.client, second.client, third.client);
       await first.check();
       await second.check();
-      await expectRpcError(third.check(), grpc.status.RESOURCE_EXHAUSTED, 'limit of 2 connections', 'GRPC_MAX_CONNECTIONS');
+      await expectRpcError(third.check(), grpc.status.RESOURCE_EXHAUSTED, 'limit of open connections', 'GRPC_MAX_CONNECTIONS=2');
       await expectRpcError(third.check(), grpc.status.RESOURCE_EXHAUSTED, 'GRPC_MAX_CONNECTIONS');
       await first.check();
       await second.check();

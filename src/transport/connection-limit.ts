@@ -56,7 +56,7 @@ export async function listenWithConnectionLimit(server: Server, host: string, po
 }
 
 function createRefuser(maxConnections: number) {
-  const message = `the server holds its limit of ${maxConnections} connections (GRPC_MAX_CONNECTIONS); retry later or on another replica`;
+  const message = `the server is at its limit of open connections (GRPC_MAX_CONNECTIONS=${maxConnections}); retry later or on another replica`;
   const http2Server = http2.createServer();
   const sessions = new Set<http2.ServerHttp2Session>();
   http2Server.on('session', (session) => {
