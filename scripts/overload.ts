@@ -11,6 +11,10 @@
  * is sampled every 10 ms from /proc. Before the rounds: health when idle, and the same burst sent
  * to a model the server does not have (NOT_FOUND: the same bytes and path, no queue, no run),
  * which is what a refusal costs at this concurrency on this machine.
+ *
+ * Columns: "accepted bound" is the queue bound plus a batch for each run that could have started
+ * before the round's last refusal; "queue runs ms" is the model time the accepted calls imply
+ * (their batches plus one run under way), to read beside the accepted calls' latency.
  */
 import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
@@ -82,11 +86,12 @@ async function main(): Promise<void> {
         triple(o.refused.summary()),
         triple(o.accepted.summary()),
         `${QUEUE + runsDuringBurst * MAX_BATCH}`,
+        f((Math.ceil(o.accepted.count / MAX_BATCH) + 1) * runMs),
         mib(peakRss),
       ];
     });
     console.log('');
-    console.log(table(['round', 'OK', 'RES_EXH', 'other', 'to RESOURCE_EXHAUSTED p50/p99/max ms', 'accepted p50/p99/max ms', 'accepted bound', 'peak RSS MiB'], rows));
+    console.log(table(['round', 'OK', 'RES_EXH', 'other', 'to RESOURCE_EXHAUSTED p50/p99/max ms', 'accepted p50/p99/max ms', 'accepted bound', 'queue runs ms', 'peak RSS MiB'], rows));
     const idle = idleHealth.latency.summary();
     const loaded = health.latency.summary();
     const lookupRefused = lookup.refused.summary();
