@@ -16,7 +16,7 @@ const QUEUE_BOUND = 64;
 const MAX_BATCH = 8;
 const CONNECTIONS = 4;
 /** Each request's size: large enough that a server holding every caller's would show it in RSS. */
-const REQUEST_BYTES = 16 * 1024;
+const REQUEST_BYTES = 64 * 1024;
 /** Health's budget under overload: the median within it; the 99th percentile within it on top of this machine's own without the queue. */
 const HEALTH_BUDGET_MS = 100;
 
@@ -97,10 +97,10 @@ describe('e2e: overload', function () {
     // The tail: within the budget of this machine's own tail without the queue (idle, or the same burst refused by a lookup).
     const machineP99 = Math.max(idleSummary.p99Ms, baselineHealthSummary.p99Ms);
     expect(loadedSummary.p99Ms, `99th percentile health answer under overload (this machine's without the queue: ${ms(machineP99)} ms)`).to.be.below(HEALTH_BUDGET_MS + machineP99);
-    // Each burst's bytes pass through the server once (received, decoded, dropped), so a burst may grow the heap by
-    // about its size; a second burst must not grow it again as much, as it would if refused requests were kept.
+    // Idle RSS is taken after two bursts of the same size (refused NOT_FOUND), so the heap has already grown to
+    // pass a burst through. Holding both rounds' refused requests would take 2 x (wire bytes + decoded copy), over
+    // this bound; V8 returns memory lazily, so one round's garbage may still show, and the bound leaves room for it.
     const burstBytes = CALLERS * server.request.length;
-    expect(peakRss[0] - idleRss, 'RSS growth in the first round').to.be.below(2 * burstBytes);
-    expect(peakRss[1] - peakRss[0], 'RSS growth in the second round').to.be.below(burstBytes / 2);
+    expect(Math.max(...peakRss) - idleRss, 'RSS growth over both rounds').to.be.below(2 * burstBytes);
   });
 });
