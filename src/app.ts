@@ -48,7 +48,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const info = { name: PACKAGE.name, version: PACKAGE.version, extensions: EXTENSIONS };
   const shadowMetrics = new ShadowMetrics();
   const shadow = new ShadowTraffic(repository, admission, shadowMetrics);
-  const service = new InferenceService(repository, new Router(repository), readiness, admission, info, new RepositoryService(repository), shadow);
+  const service = new InferenceService(repository, new Router(repository), readiness, admission, info, new RepositoryService(repository), shadow, config.limits);
   const grpc = await startGrpcServer(service, new RolloutAdmin(repository), readiness, config.grpc, log);
   let metrics: MetricsServer | undefined;
   try {

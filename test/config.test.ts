@@ -47,6 +47,60 @@ const KEYS: readonly KeyCase[] = [
     fromFlag: { value: '64', expected: 64 },
   },
   {
+    key: 'grpc.max_concurrent_streams', env: 'GRPC_MAX_CONCURRENT_STREAMS', flag: '--grpc-max-concurrent-streams', get: (c) => c.grpc.maxConcurrentStreams,
+    file: { value: 10, expected: 10 },
+    fromEnv: { value: '20', expected: 20 },
+    fromFlag: { value: '30', expected: 30 },
+  },
+  {
+    key: 'grpc.max_connections', env: 'GRPC_MAX_CONNECTIONS', flag: '--grpc-max-connections', get: (c) => c.grpc.maxConnections,
+    file: { value: 11, expected: 11 },
+    fromEnv: { value: '21', expected: 21 },
+    fromFlag: { value: '31', expected: 31 },
+  },
+  {
+    key: 'grpc.keepalive_time_ms', env: 'GRPC_KEEPALIVE_TIME_MS', flag: '--grpc-keepalive-time-ms', get: (c) => c.grpc.keepaliveTimeMs,
+    file: { value: 60000, expected: 60000 },
+    fromEnv: { value: '0', expected: 0 },
+    fromFlag: { value: '70000', expected: 70000 },
+  },
+  {
+    key: 'grpc.keepalive_timeout_ms', env: 'GRPC_KEEPALIVE_TIMEOUT_MS', flag: '--grpc-keepalive-timeout-ms', get: (c) => c.grpc.keepaliveTimeoutMs,
+    file: { value: 1000, expected: 1000 },
+    fromEnv: { value: '2000', expected: 2000 },
+    fromFlag: { value: '3000', expected: 3000 },
+  },
+  {
+    key: 'grpc.max_connection_idle_ms', env: 'GRPC_MAX_CONNECTION_IDLE_MS', flag: '--grpc-max-connection-idle-ms', get: (c) => c.grpc.maxConnectionIdleMs,
+    file: { value: 5000, expected: 5000 },
+    fromEnv: { value: '6000', expected: 6000 },
+    fromFlag: { value: '7000', expected: 7000 },
+  },
+  {
+    key: 'grpc.max_connection_age_ms', env: 'GRPC_MAX_CONNECTION_AGE_MS', flag: '--grpc-max-connection-age-ms', get: (c) => c.grpc.maxConnectionAgeMs,
+    file: { value: 300000, expected: 300000 },
+    fromEnv: { value: '400000', expected: 400000 },
+    fromFlag: { value: '500000', expected: 500000 },
+  },
+  {
+    key: 'grpc.max_connection_age_grace_ms', env: 'GRPC_MAX_CONNECTION_AGE_GRACE_MS', flag: '--grpc-max-connection-age-grace-ms', get: (c) => c.grpc.maxConnectionAgeGraceMs,
+    file: { value: 10000, expected: 10000 },
+    fromEnv: { value: '20000', expected: 20000 },
+    fromFlag: { value: '30000', expected: 30000 },
+  },
+  {
+    key: 'limits.max_request_elements', env: 'MAX_REQUEST_ELEMENTS', flag: '--max-request-elements', get: (c) => c.limits.maxElements,
+    file: { value: 100, expected: 100 },
+    fromEnv: { value: '200', expected: 200 },
+    fromFlag: { value: '300', expected: 300 },
+  },
+  {
+    key: 'limits.max_bytes_element_bytes', env: 'MAX_BYTES_ELEMENT_BYTES', flag: '--max-bytes-element-bytes', get: (c) => c.limits.maxBytesElementBytes,
+    file: { value: 1000, expected: 1000 },
+    fromEnv: { value: '2000', expected: 2000 },
+    fromFlag: { value: '3000', expected: 3000 },
+  },
+  {
     key: 'grpc.reflection', env: 'GRPC_REFLECTION', flag: '--grpc-reflection', get: (c) => c.grpc.reflection,
     file: { value: false, expected: false },
     fromEnv: { value: '0', expected: false },
@@ -183,6 +237,24 @@ describe('loadConfig', () => {
       expect(config.grpc.maxMessageBytes).to.equal(64 * 1024 * 1024);
     });
 
+    it('holds 1,000 connections of at most 1,000 concurrent streams each', () => {
+      expect(config.grpc.maxConnections).to.equal(1000);
+      expect(config.grpc.maxConcurrentStreams).to.equal(1000);
+    });
+
+    it("pings a quiet connection after gRPC's 2 hours, waits 20 s for the answer, and never closes a connection for idleness or age", () => {
+      expect(config.grpc.keepaliveTimeMs).to.equal(2 * 60 * 60 * 1000);
+      expect(config.grpc.keepaliveTimeoutMs).to.equal(20_000);
+      expect(config.grpc.maxConnectionIdleMs).to.equal(0);
+      expect(config.grpc.maxConnectionAgeMs).to.equal(0);
+      expect(config.grpc.maxConnectionAgeGraceMs).to.equal(0);
+    });
+
+    it('lets through any request element count and BYTES element that fits a 64 MiB message', () => {
+      expect(config.limits.maxElements).to.equal(64 * 1024 * 1024);
+      expect(config.limits.maxBytesElementBytes).to.equal(64 * 1024 * 1024);
+    });
+
     it('prefers the cuda provider and falls back to cpu', () => {
       expect(config.runtime.executionProviders).to.deep.equal(['cuda', 'cpu']);
     });
@@ -297,6 +369,16 @@ describe('loadConfig', () => {
 
     it('rejects a zero message size', () => {
       expectConfigError(() => loadConfig([], { GRPC_MAX_MESSAGE_BYTES: '0' }), 'grpc.max_message_bytes');
+    });
+
+    it('rejects a zero connection limit, stream limit or request element limit', () => {
+      expectConfigError(() => loadConfig([], { GRPC_MAX_CONNECTIONS: '0' }), 'grpc.max_connections');
+      expectConfigError(() => loadConfig([], { GRPC_MAX_CONCURRENT_STREAMS: '0' }), 'grpc.max_concurrent_streams');
+      expectConfigError(() => loadConfig([], { MAX_REQUEST_ELEMENTS: '0' }), 'limits.max_request_elements');
+    });
+
+    it('rejects a negative connection age', () => {
+      expectConfigError(() => loadConfig([], { GRPC_MAX_CONNECTION_AGE_MS: '-1' }), 'grpc.max_connection_age_ms');
     });
 
     it('rejects a negative intra-op thread count', () => {

@@ -33,6 +33,13 @@ export class LatencyRecorder {
     this.size = 0;
   }
 
+  /** How many recorded values exceed `ms`. */
+  countAbove(ms: number): number {
+    let n = 0;
+    for (let i = 0; i < this.size; i++) if (this.values[i] > ms) n++;
+    return n;
+  }
+
   summary(): LatencySummary {
     return summarize(this.values.subarray(0, this.size));
   }

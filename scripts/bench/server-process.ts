@@ -87,6 +87,11 @@ export async function startModelServer(batching: Batching, options: SpawnOptions
   }
 }
 
+/** The real server on a repository the caller wrote; `cleanup` runs once it has stopped. */
+export function startServerOn(label: string, repository: string, env: NodeJS.ProcessEnv, cleanup: () => void): Promise<ChildServer> {
+  return spawnServer(label, SERVER_ENTRY, { MODEL_REPOSITORY: repository, EXECUTION_PROVIDERS: 'cpu', METRICS_PORT: '0', ...env }, {}, cleanup);
+}
+
 export function startBareServer(options: SpawnOptions = {}): Promise<ChildServer> {
   return spawnServer('bare grpc-js', BARE_ENTRY, {}, options, () => undefined);
 }

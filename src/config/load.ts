@@ -1,8 +1,25 @@
+import type { RequestLimits } from '../dataplane/request-limits';
 import { buildSchema, type ExecutionProvider, type GraphOptimizationLevel, type ModelControlMode } from './schema';
 
 export interface ServerConfig {
   readonly modelRepository: string;
-  readonly grpc: { readonly host: string; readonly port: number; readonly maxMessageBytes: number; readonly streamMaxInFlight: number; readonly reflection: boolean };
+  readonly grpc: {
+    readonly host: string;
+    readonly port: number;
+    readonly maxMessageBytes: number;
+    readonly maxConcurrentStreams: number;
+    readonly maxConnections: number;
+    /** 0: no server pings. */
+    readonly keepaliveTimeMs: number;
+    readonly keepaliveTimeoutMs: number;
+    /** This and the two below: 0 means never. */
+    readonly maxConnectionIdleMs: number;
+    readonly maxConnectionAgeMs: number;
+    readonly maxConnectionAgeGraceMs: number;
+    readonly streamMaxInFlight: number;
+    readonly reflection: boolean;
+  };
+  readonly limits: RequestLimits;
   readonly metrics: { readonly host: string; readonly port: number };
   readonly shutdown: { readonly delaySeconds: number; readonly graceSeconds: number };
   readonly logLevel: string;
@@ -40,9 +57,17 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
       host: config.get('grpc.host'),
       port: config.get('grpc.port'),
       maxMessageBytes: config.get('grpc.max_message_bytes'),
+      maxConcurrentStreams: config.get('grpc.max_concurrent_streams'),
+      maxConnections: config.get('grpc.max_connections'),
+      keepaliveTimeMs: config.get('grpc.keepalive_time_ms'),
+      keepaliveTimeoutMs: config.get('grpc.keepalive_timeout_ms'),
+      maxConnectionIdleMs: config.get('grpc.max_connection_idle_ms'),
+      maxConnectionAgeMs: config.get('grpc.max_connection_age_ms'),
+      maxConnectionAgeGraceMs: config.get('grpc.max_connection_age_grace_ms'),
       streamMaxInFlight: config.get('grpc.stream_max_in_flight'),
       reflection: config.get('grpc.reflection'),
     },
+    limits: { maxElements: config.get('limits.max_request_elements'), maxBytesElementBytes: config.get('limits.max_bytes_element_bytes') },
     metrics: { host: config.get('metrics.host'), port: config.get('metrics.port') },
     shutdown: { delaySeconds: config.get('shutdown.delay_seconds'), graceSeconds: config.get('shutdown.grace_seconds') },
     logLevel: config.get('log.level'),

@@ -17,6 +17,7 @@ import type { InferReply, InferRequest } from './infer-request';
 import type { Admission } from './admission';
 import type { ShadowTraffic } from '../rollout/shadow-traffic';
 import { checkInputRules } from './input-rules';
+import { checkRequestLimits, type RequestLimits } from './request-limits';
 import { validateRequest, type ValidatedShape } from './validate-request';
 
 export interface ServerInfo {
@@ -50,6 +51,7 @@ export class InferenceService {
     readonly repositoryService: RepositoryService,
     /** Offered each unpinned request once answered (the rollout's shadow traffic). */
     private readonly shadow: ShadowTraffic,
+    private readonly limits: RequestLimits,
   ) {}
 
   /** A process that answers is alive; a wedged event loop answers nothing. */
@@ -101,6 +103,8 @@ export class InferenceService {
     const acceptedAt = performance.now();
     let shape: ValidatedShape;
     try {
+      // First, so an oversized request costs no more than counting its elements.
+      checkRequestLimits(this.limits, request.inputs);
       shape = validateRequest(model.config, request.inputs, request.outputs);
       checkInputRules(model.config, request.inputs);
     } catch (err) {

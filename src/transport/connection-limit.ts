@@ -1,0 +1,83 @@
+/**
+ * A bounded number of client connections. grpc-js has no such limit, so the server listens
+ * itself and hands each connection to grpc-js through its public connection injector; a
+ * connection past the bound goes instead to a small HTTP/2 server that answers each of its
+ * calls RESOURCE_EXHAUSTED, naming the limit, and closes it. A TCP reset (net.Server's
+ * maxConnections) would tell the client only that the connection dropped, and it would retry.
+ */
+import { ServerCredentials, status, type Server } from '@grpc/grpc-js';
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import type { Logger } from '../observability/logger';
+
+/** How long a refused connection may stay open for its calls to be answered. */
+const REFUSED_LINGER_MS = 1000;
+
+export interface ConnectionListener {
+  readonly port: number;
+  /** Open connections handed to grpc-js. */
+  readonly open: number;
+  /** Stops accepting; grpc-js's own shutdown ends the connections it holds. */
+  close(): void;
+}
+
+export async function listenWithConnectionLimit(server: Server, host: string, port: number, maxConnections: number, log: Logger): Promise<ConnectionListener> {
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  const refuser = createRefuser(maxConnections);
+  let open = 0;
+  // gRPC turns Nagle off on every socket; small replies must not wait for an ACK.
+  const listener = net.createServer({ noDelay: true }, (socket) => {
+    if (open >= maxConnections) {
+      log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, max_connections: maxConnections }, 'connection refused: connection limit reached');
+      refuser.accept(socket);
+      return;
+    }
+    open++;
+    socket.once('close', () => open--);
+    injector.injectConnection(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(port, host, () => {
+      listener.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (listener.address() as net.AddressInfo).port,
+    get open() {
+      return open;
+    },
+    close: () => {
+      listener.close();
+      refuser.destroyAll();
+    },
+  };
+}
+
+function createRefuser(maxConnections: number) {
+  const message = `the server is at its limit of open connections (GRPC_MAX_CONNECTIONS=${maxConnections}); retry later or on another replica`;
+  const http2Server = http2.createServer();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  http2Server.on('session', (session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+    session.on('error', () => session.destroy());
+    session.setTimeout(REFUSED_LINGER_MS, () => session.destroy());
+  });
+  http2Server.on('stream', (stream) => {
+    stream.on('error', () => stream.destroy());
+    // A trailers-only response: the gRPC status in the one HEADERS frame.
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(status.RESOURCE_EXHAUSTED), 'grpc-message': message }, { endStream: true });
+    stream.session?.close();
+  });
+  return {
+    accept: (socket: net.Socket) => {
+      socket.on('error', () => socket.destroy());
+      http2Server.emit('connection', socket);
+    },
+    destroyAll: () => {
+      for (const session of sessions) session.destroy();
+    },
+  };
+}

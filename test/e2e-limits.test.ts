@@ -1,0 +1,200 @@
+/**
+ * Each limit on a real server set low: the client past it gets its status and a message naming
+ * the limit and its setting, and a client within it, before and after, is served as usual.
+ */
+import { expect } from 'chai';
+import * as grpc from '@grpc/grpc-js';
+import * as http2 from 'node:http2';
+import { DataType, node, serializeModel, valueInfo } from '../scripts/onnx/builder';
+import { createClient, fp32Bytes, startTestServer, type InferenceClient, type TestServer } from './support/server';
+import { serveRepository, type RepositoryServer } from './support/generated-models';
+import { createHealthClient, expectRpcError, frameBytes } from './support/e2e-helpers';
+import { waitFor } from './support/wait-for';
+
+/** text_echo: text STRING [batch, n] -> same, by Identity; auto-configured (max_batch_size 4). */
+function textEchoModel(): Uint8Array {
+  return serializeModel({
+    graphName: 'text_echo',
+    docString: 'echo = Identity(text)',
+    inputs: [valueInfo('text', DataType.STRING, ['batch', 'n'])],
+    outputs: [valueInfo('echo', DataType.STRING, ['batch', 'n'])],
+    nodes: [node('Identity', ['text'], ['echo'], 'echo')],
+  });
+}
+
+function textRequest(rows: number, elements: readonly string[]): object {
+  return {
+    model_name: 'text_echo',
+    inputs: [{ name: 'text', datatype: 'BYTES', shape: [rows, elements.length / rows] }],
+    raw_input_contents: [frameBytes(elements.map((e) => Buffer.from(e)))],
+  };
+}
+
+function scorerRequest(rows: number): object {
+  return {
+    model_name: 'stock_scorer',
+    inputs: [{ name: 'features', datatype: 'FP32', shape: [rows, 8] }],
+    raw_input_contents: [fp32Bytes(new Float32Array(rows * 8).fill(0.5))],
+  };
+}
+
+/** A channel of its own: grpc-js otherwise shares one connection among clients of the same target and options. */
+function ownConnection(port: number): { client: grpc.Client; check: () => Promise<void> } {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  const check = () =>
+    new Promise<void>((resolve, reject) => {
+      client.makeUnaryRequest(
+        '/inference.GRPCInferenceService/ServerLive',
+        () => Buffer.alloc(0),
+        (b: Buffer) => b,
+        {},
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
+  return { client, check };
+}
+
+const repeat = (n: number, s: string): string[] => Array.from({ length: n }, () => s);
+
+describe('e2e: limits', function () {
+  this.timeout(30000);
+
+  describe('request contents (MAX_REQUEST_ELEMENTS=16, MAX_BYTES_ELEMENT_BYTES=8)', () => {
+    let t: RepositoryServer;
+    before(async () => {
+      t = await serveRepository([{ name: 'text_echo', config: undefined, versions: new Map([[1, textEchoModel()]]) }], {
+        MAX_REQUEST_ELEMENTS: '16',
+        MAX_BYTES_ELEMENT_BYTES: '8',
+      });
+    });
+    after(async () => t?.stop());
+
+    it('serves a request of exactly 16 elements and refuses one of 20 with INVALID_ARGUMENT naming the input, the limit and its setting', async () => {
+      await t.client.unary('ModelInfer', textRequest(4, repeat(16, 'a')));
+      await expectRpcError(t.client.unary('ModelInfer', textRequest(4, repeat(20, 'a'))), grpc.status.INVALID_ARGUMENT, "input 'text'", '20 elements', 'limit of 16', 'MAX_REQUEST_ELEMENTS');
+      await t.client.unary('ModelInfer', textRequest(2, repeat(4, 'b')));
+    });
+
+    it('serves BYTES elements of 8 bytes and refuses a 9-byte one with INVALID_ARGUMENT naming the element, the limit and its setting', async () => {
+      await t.client.unary('ModelInfer', textRequest(1, ['12345678', 'x']));
+      await expectRpcError(t.client.unary('ModelInfer', textRequest(1, ['x', '123456789'])), grpc.status.INVALID_ARGUMENT, "input 'text'", 'element 1', '9 bytes', 'limit of 8', 'MAX_BYTES_ELEMENT_BYTES');
+      await t.client.unary('ModelInfer', textRequest(1, ['12345678']));
+    });
+  });
+
+  describe('message size (GRPC_MAX_MESSAGE_BYTES=4096)', () => {
+    let t: TestServer;
+    before(async () => {
+      t = await startTestServer({ GRPC_MAX_MESSAGE_BYTES: '4096' });
+    });
+    after(async () => t?.stop());
+
+    it('serves a 2 KiB request and refuses a 8 KiB one with RESOURCE_EXHAUSTED naming the size and the limit', async () => {
+      await t.client.unary('ModelInfer', scorerRequest(64)); // 64 rows x 8 x 4 bytes = 2 KiB
+      await expectRpcError(t.client.unary('ModelInfer', { ...scorerRequest(64), id: 'x'.repeat(6000) }), grpc.status.RESOURCE_EXHAUSTED, /larger than max \(\d+ vs\.? 4096\)/);
+      await t.client.unary('ModelInfer', scorerRequest(64));
+    });
+  });
+
+  describe('connections (GRPC_MAX_CONNECTIONS=2)', () => {
+    let t: TestServer;
+    const clients: grpc.Client[] = [];
+    before(async () => {
+      t = await startTestServer({ GRPC_MAX_CONNECTIONS: '2' });
+      // The test server's own client holds no connection until it calls, and this test never calls with it.
+    });
+    after(async () => {
+      for (const c of clients) c.close();
+      await t?.stop();
+    });
+
+    it('answers every call on a third connection RESOURCE_EXHAUSTED naming GRPC_MAX_CONNECTIONS, serves the two within it, and the third once one of them leaves', async () => {
+      const [first, second, third] = [0, 1, 2].map(() => ownConnection(t.port));
+      clients.push(first.client, second.client, third.client);
+      await first.check();
+      await second.check();
+      await expectRpcError(third.check(), grpc.status.RESOURCE_EXHAUSTED, 'limit of open connections', 'GRPC_MAX_CONNECTIONS=2');
+      await expectRpcError(third.check(), grpc.status.RESOURCE_EXHAUSTED, 'GRPC_MAX_CONNECTIONS');
+      await first.check();
+      await second.check();
+      first.client.close();
+      // The server counts the connection gone once its socket closes; until then the third may still be refused.
+      await waitFor('the third connection to be served', () => third.check().then(() => true, () => false), (served) => served);
+      await second.check();
+    });
+  });
+
+  describe('concurrent streams (GRPC_MAX_CONCURRENT_STREAMS=2)', () => {
+    let t: TestServer;
+    let health: ReturnType<typeof createHealthClient>;
+    before(async () => {
+      t = await startTestServer({ GRPC_MAX_CONCURRENT_STREAMS: '2' });
+      health = createHealthClient(t.port);
+    });
+    after(async () => {
+      health?.close();
+      await t?.stop();
+    });
+
+    it('holds a third call on a connection with two streams open until one ends, while other connections are served', async () => {
+      const statuses: string[] = [];
+      const watches = [health.watch('', (s) => statuses.push(s)), health.watch('', (s) => statuses.push(s))];
+      for (const w of watches) w.on('error', () => undefined);
+      await waitFor('both Watch streams to answer', () => statuses.length, (n) => n >= 2);
+      let held = false;
+      const third = health.check('').then(() => {
+        held = true;
+      });
+      // Round trips on another connection, each longer than the held call would need if it were sent.
+      const other: InferenceClient = createClient(t.port);
+      for (let i = 0; i < 5; i++) await other.unary('ServerLive', {});
+      other.close();
+      expect(held, 'the third stream was answered while two were open').to.equal(false);
+      watches[0].cancel();
+      await third;
+      expect(held).to.equal(true);
+      watches[1].cancel();
+    });
+  });
+
+  describe('keepalive (GRPC_KEEPALIVE_TIME_MS=100)', () => {
+    it('pings a quiet connection every GRPC_KEEPALIVE_TIME_MS, where a server with the default (2 hours) sends none', async () => {
+      const pinging = await startTestServer({ GRPC_KEEPALIVE_TIME_MS: '100' });
+      const quiet = await startTestServer();
+      const sessions = [pinging, quiet].map((t) => http2.connect(`http://127.0.0.1:${t.port}`));
+      const pings = [0, 0];
+      sessions.forEach((session, i) => session.on('ping', () => pings[i]++));
+      try {
+        await waitFor('two keepalive pings', () => pings[0], (n) => n >= 2);
+        expect(pings[1], 'pings from the server with the default keepalive time').to.equal(0);
+      } finally {
+        for (const session of sessions) session.destroy();
+        await pinging.stop();
+        await quiet.stop();
+      }
+    });
+  });
+
+  describe('connection age (GRPC_MAX_CONNECTION_AGE_MS=200) and idleness (GRPC_MAX_CONNECTION_IDLE_MS=200)', () => {
+    for (const env of [{ GRPC_MAX_CONNECTION_AGE_MS: '200', GRPC_MAX_CONNECTION_AGE_GRACE_MS: '1000' }, { GRPC_MAX_CONNECTION_IDLE_MS: '200' }]) {
+      it(`with ${Object.keys(env)[0]}, the server closes the client's connection (GOAWAY) and its next call is served on a new one`, async () => {
+        const t = await startTestServer(env);
+        const { client, check } = ownConnection(t.port);
+        try {
+          await check();
+          const channel = client.getChannel();
+          expect(channel.getConnectivityState(false)).to.equal(grpc.connectivityState.READY);
+          // Waits for the channel to leave READY: the server's GOAWAY, nothing the client did.
+          await new Promise<void>((resolve, reject) =>
+            channel.watchConnectivityState(grpc.connectivityState.READY, Date.now() + 20_000, (err) => (err ? reject(err) : resolve())),
+          );
+          expect(channel.getConnectivityState(false)).to.not.equal(grpc.connectivityState.READY);
+          await check();
+        } finally {
+          client.close();
+          await t.stop();
+        }
+      });
+    }
+  });
+});
