@@ -23,7 +23,7 @@ function countingClient(port: number, options: InferenceClientOptions = {}): { c
     attempts++;
     return new grpc.InterceptingCall(nextCall(callOptions));
   };
-  const client = new InferenceClient(`127.0.0.1:${port}`, { ...options, grpcOptions: { interceptors: [count] } });
+  const client = new InferenceClient(`127.0.0.1:${port}`, { ...options, grpcOptions: { ...options.grpcOptions, interceptors: [count] } });
   return { client, attempts: () => attempts };
 }
 
@@ -121,6 +121,19 @@ describe('client: InferenceClient against the real server', function () {
           (err: Error) => expect(err.message).to.contain('holds 6 elements, the value has 4'),
         );
         expect(attempts()).to.equal(0);
+      } finally {
+        counted.close();
+      }
+    });
+
+    it('never retries a RESOURCE_EXHAUSTED for a message over a size limit, which would fail again', async () => {
+      const { client: counted, attempts } = countingClient(t.port, { retries: 5, grpcOptions: { 'grpc.max_receive_message_length': 16 } });
+      try {
+        const err = await thrown(counted.infer('stock_scorer', { features: new Float32Array(8) }, { shape: [1, 8] }));
+        expect(err.codeName).to.equal('RESOURCE_EXHAUSTED');
+        expect(err.details).to.match(/message larger than max/);
+        expect(err.attempts).to.equal(1);
+        expect(attempts(), 'calls started').to.equal(1);
       } finally {
         counted.close();
       }

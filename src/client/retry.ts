@@ -3,6 +3,12 @@ import { InferenceClientError } from './client-error';
 
 /** Only these are safe to retry: the server did not run the request (shed load, not reachable). */
 const RETRYABLE: ReadonlySet<status> = new Set([status.UNAVAILABLE, status.RESOURCE_EXHAUSTED]);
+/** grpc-js's RESOURCE_EXHAUSTED for a message over a size limit, either side's: the same message fails again. */
+const OVERSIZED = /message larger than max/;
+
+function retryable(error: InferenceClientError): boolean {
+  return RETRYABLE.has(error.code) && !(error.code === status.RESOURCE_EXHAUSTED && OVERSIZED.test(error.details));
+}
 
 export interface RetryPolicy {
   /** Further attempts after the first; 0 never retries. */
@@ -23,7 +29,7 @@ export async function withRetries<T>(policy: RetryPolicy, deadline: number, atte
       return await attempt(deadline);
     } catch (err) {
       const error = InferenceClientError.from(err, attempts);
-      if (!RETRYABLE.has(error.code) || attempts > policy.retries) throw error;
+      if (!retryable(error) || attempts > policy.retries) throw error;
       const ceiling = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** (attempts - 1));
       const backoff = Math.random() * ceiling;
       if (Date.now() + backoff >= deadline) throw error;
