@@ -1,9 +1,11 @@
-import { Server, ServerCredentials, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, type ServerCredentials, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import type { AdminConfig, TlsConfig } from '../config/load';
 import type { InferenceService } from '../dataplane/inference-service';
 import type { RolloutAdmin } from '../dataplane/rollout-admin';
 import type { Readiness } from '../health/readiness';
 import type { Logger } from '../observability/logger';
+import { AdminToken, guardAdmin, refuseAdmin, REPOSITORY_RPCS } from './admin-guard';
 import { createHandlers } from './handlers';
 import { publishHealth } from './health-publisher';
 import { OpenCalls } from './open-calls';
@@ -11,12 +13,15 @@ import { loadRolloutAdminService } from './protos';
 import { addReflection } from './reflection';
 import { createRolloutAdminHandlers } from './rollout-admin-handlers';
 import { inferenceServiceDefinition } from './service-definition';
+import { listenerCredentials } from './tls-credentials';
 
 export { INFERENCE_SERVICE } from './health-publisher';
 
 export interface GrpcServer {
   readonly port: number;
-  /** Closes the listener and ends every call still open (streams, Watch), then resolves. */
+  /** The separate admin listener's port; undefined when the inference port serves the admin RPCs. */
+  readonly adminPort: number | undefined;
+  /** Closes the listeners and ends every call still open (streams, Watch), then resolves. */
   close(): Promise<void>;
 }
 
@@ -29,26 +34,75 @@ export interface GrpcOptions {
   readonly maxMessageBytes: number;
   readonly streamMaxInFlight: number;
   readonly reflection: boolean;
+  readonly tls: TlsConfig | undefined;
 }
 
-/** Binds the inference, rollout admin, health and reflection services; health follows `readiness` from the first moment. */
+/**
+ * Binds the inference, rollout admin, health and reflection services; health follows `readiness`
+ * from the first moment. The admin RPCs are served, refused or moved to their own listener as
+ * `admin` says, behind its token; both listeners share the TLS credentials.
+ */
 export async function startGrpcServer(
   service: InferenceService,
   rolloutAdmin: RolloutAdmin,
   readiness: Readiness,
   options: GrpcOptions,
+  admin: AdminConfig,
   log: Logger,
 ): Promise<GrpcServer> {
-  const server = new Server({
-    'grpc.max_receive_message_length': options.maxMessageBytes,
-    'grpc.max_send_message_length': options.maxMessageBytes,
-  });
+  const token = admin.enabled && admin.tokenFile !== undefined ? await AdminToken.open(admin.tokenFile) : undefined;
+  const tls = await listenerCredentials(options.tls, log);
   const openCalls = new OpenCalls();
-  server.addService(inferenceServiceDefinition(), createHandlers(service, log, options.streamMaxInFlight, openCalls));
-  server.addService(loadRolloutAdminService(), createRolloutAdminHandlers(rolloutAdmin, log));
   const health = new HealthImplementation();
   publishHealth(health, readiness);
-  // Registers each Watch, so that close() can end it; the library keeps its calls to itself.
+  const newServer = (): Server => {
+    const server = new Server({ 'grpc.max_receive_message_length': options.maxMessageBytes, 'grpc.max_send_message_length': options.maxMessageBytes });
+    addHealth(server, health, openCalls);
+    if (options.reflection) addReflection(server);
+    return server;
+  };
+
+  const handlers = createHandlers(service, log, options.streamMaxInFlight, openCalls);
+  const repositoryHandlers = Object.fromEntries(REPOSITORY_RPCS.map((rpc) => [rpc, handlers[rpc]]));
+  const rolloutDefinition = loadRolloutAdminService();
+  const rolloutRpcs = Object.keys(rolloutDefinition);
+  const separate = admin.enabled && admin.port !== undefined;
+  const notHere = admin.enabled ? 'is served on the admin port only, not on the inference port' : 'is turned off on this server (ADMIN_RPCS=off)';
+
+  const main = newServer();
+  if (admin.enabled && !separate) {
+    main.addService(inferenceServiceDefinition(), { ...handlers, ...guardAdmin(repositoryHandlers, token, log) });
+    main.addService(rolloutDefinition, guardAdmin(createRolloutAdminHandlers(rolloutAdmin, log), token, log));
+  } else {
+    main.addService(inferenceServiceDefinition(), { ...handlers, ...refuseAdmin(REPOSITORY_RPCS, notHere, log) });
+    main.addService(rolloutDefinition, refuseAdmin(rolloutRpcs, notHere, log));
+  }
+  const servers = [main];
+  const close = async (): Promise<void> => {
+    openCalls.endAll();
+    await Promise.all(servers.map(shutDown));
+    tls.close();
+  };
+  try {
+    const port = await bind(main, options.host, options.port, tls.credentials);
+    let adminPort: number | undefined;
+    if (separate) {
+      // The inference service's other RPCs are left out here: grpc-js answers them UNIMPLEMENTED.
+      const adminServer = newServer();
+      adminServer.addService(inferenceServiceDefinition(), guardAdmin(repositoryHandlers, token, log));
+      adminServer.addService(rolloutDefinition, guardAdmin(createRolloutAdminHandlers(rolloutAdmin, log), token, log));
+      servers.push(adminServer);
+      adminPort = await bind(adminServer, admin.host, admin.port!, tls.credentials);
+    }
+    return { port, adminPort, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Registers each Watch, so that close() can end it; the library keeps its calls to itself. */
+function addHealth(server: Server, health: HealthImplementation, openCalls: OpenCalls): void {
   health.addToServer({
     addService: (definition, implementation: UntypedServiceImplementation) => {
       const watch = implementation.watch as (call: ServerWritableStream<unknown, unknown>) => void;
@@ -61,19 +115,16 @@ export async function startGrpcServer(
       });
     },
   });
-  if (options.reflection) addReflection(server);
-  const address = options.host.includes(':') ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
-  );
-  return {
-    port,
-    close: async () => {
-      openCalls.endAll();
-      const closed = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-      const force = setTimeout(() => server.forceShutdown(), FORCE_CLOSE_MS);
-      await closed;
-      clearTimeout(force);
-    },
-  };
+}
+
+function bind(server: Server, host: string, port: number, credentials: ServerCredentials): Promise<number> {
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise<number>((resolve, reject) => server.bindAsync(address, credentials, (err, bound) => (err ? reject(err) : resolve(bound))));
+}
+
+async function shutDown(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  const force = setTimeout(() => server.forceShutdown(), FORCE_CLOSE_MS);
+  await closed;
+  clearTimeout(force);
 }
