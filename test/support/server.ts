@@ -52,6 +52,8 @@ type ClientConstructor = new (address: string, credentials: grpc.ChannelCredenti
 export interface ClientConnection {
   readonly credentials?: grpc.ChannelCredentials;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Further channel options, e.g. grpc.ssl_target_name_override. */
+  readonly options?: grpc.ChannelOptions;
 }
 
 export function callMetadata(connection: ClientConnection): grpc.Metadata {
@@ -66,6 +68,7 @@ export function createClient(port: number, connection: ClientConnection = {}): I
   const raw = new pkg.inference.GRPCInferenceService(`127.0.0.1:${port}`, connection.credentials ?? grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': -1,
     'grpc.max_send_message_length': -1,
+    ...connection.options,
   });
   // Methods are attached dynamically by grpc-js from the proto; index them by name.
   const methods = raw as unknown as Record<string, (...args: unknown[]) => unknown>;
