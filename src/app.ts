@@ -124,5 +124,5 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
 function adminSummary(config: ServerConfig, adminPort: number | undefined): object | string {
   const { admin } = config;
   if (!admin.enabled) return 'off';
-  return { address: adminPort === undefined ? 'the gRPC port' : `${admin.host}:${adminPort}`, token: admin.tokenFile !== undefined };
+  return { address: adminPort === undefined ? 'the gRPC port' : `${admin.host}:${adminPort}`, token_required: admin.tokenFile !== undefined };
 }

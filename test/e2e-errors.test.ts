@@ -230,7 +230,7 @@ describe('e2e: errors', function () {
     it('answers INVALID_ARGUMENT naming the tensor for a typed INT8 value out of range', async () => {
       await expectRpcError(
         infer({ model_name: 'type_echo', inputs: [{ name: 'in_int8', datatype: 'INT8', shape: [1, 2], contents: { int_contents: [1, 128] } }] }),
-        status.INVALID_ARGUMENT, "'in_int8'", '128', '-128..127',
+        status.INVALID_ARGUMENT, "'in_int8'", 'int_contents[1]', '-128..127',
       );
     });
 
