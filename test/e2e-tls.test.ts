@@ -25,7 +25,8 @@ function tlsClient(port: number, ca: Issued, client?: Issued): InferenceClient {
   const read = (file: string): Buffer => fs.readFileSync(file);
   const credentials = grpc.credentials.createSsl(read(ca.cert), client && read(client.key), client && read(client.cert));
   // The name TLS checks and sends as SNI: a name of the certificate, not the IP address dialled (SNI takes no addresses).
-  return createClient(port, { credentials, options: { 'grpc.ssl_target_name_override': 'localhost' } });
+  // A subchannel pool of its own: each client makes its own handshake, never reuses another's connection.
+  return createClient(port, { credentials, options: { 'grpc.ssl_target_name_override': 'localhost', 'grpc.use_local_subchannel_pool': 1 } });
 }
 
 /** The certificate a new TLS connection (ALPN h2, as gRPC's) is shown, by its fingerprint. */
@@ -133,13 +134,35 @@ describe('e2e: TLS and mTLS', function () {
       expect(loaded[0]).to.deep.equal(['TLS certificate loaded', server1.fingerprint256]);
       expect(loaded).to.deep.include(['TLS certificate reloaded: new connections get it', server2.fingerprint256]);
     });
+
+    it('keeps serving the last good certificate when a reread finds files it cannot use', async () => {
+      // The test before left server-2's pair in place.
+      expect(await servedFingerprint(t.port, ca)).to.equal(server2.fingerprint256);
+      const errors = (): number => logs.filter((l) => l.msg.startsWith('TLS files reread: not usable')).length;
+      const seen = errors();
+      // server-1's certificate beside server-2's key: what a half-done rotation leaves.
+      replaceFile(served.cert, server1.cert);
+      await waitFor('a reread to report the mismatched pair', errors, (n) => n > seen);
+      expect(await servedFingerprint(t.port, ca)).to.equal(server2.fingerprint256);
+      const c = tlsClient(t.port, ca);
+      try {
+        await live(c);
+      } finally {
+        c.close();
+      }
+    });
   });
 
   describe('mTLS (GRPC_TLS_CLIENT_AUTH=require)', () => {
     let t: TestServer;
     let target: string;
+    let clientCa: string;
     before(async () => {
-      t = await startTestServer({ GRPC_TLS_CERT: server1.cert, GRPC_TLS_KEY: server1.key, GRPC_TLS_CA: ca.cert, GRPC_TLS_CLIENT_AUTH: 'require', ADMIN_GRPC_PORT: '0' });
+      clientCa = path.join(dir, 'client-ca.pem');
+      fs.copyFileSync(ca.cert, clientCa);
+      t = await startTestServer({
+        GRPC_TLS_CERT: server1.cert, GRPC_TLS_KEY: server1.key, GRPC_TLS_CA: clientCa, GRPC_TLS_CLIENT_AUTH: 'require', GRPC_TLS_REFRESH_SECONDS: '1', ADMIN_GRPC_PORT: '0',
+      });
       target = `127.0.0.1:${t.port}`;
     });
     after(async () => t?.stop());
@@ -188,6 +211,23 @@ describe('e2e: TLS and mTLS', function () {
         `-addr=${target}`, '-tls', `-tls-ca-cert=${ca.cert}`, `-tls-client-cert=${client.cert}`, `-tls-client-key=${client.key}`,
       ]);
       expect(probe.stdout + probe.stderr).to.contain('SERVING');
+    });
+
+    it('checks new connections against a CA file replaced on disk, without a restart', async () => {
+      replaceFile(clientCa, otherCa.cert);
+      const admitted = async (cert: Issued): Promise<boolean> => {
+        const c = tlsClient(t.port, ca, cert);
+        try {
+          await live(c);
+          return true;
+        } catch {
+          return false;
+        } finally {
+          c.close();
+        }
+      };
+      await waitFor('the other CA\'s client to get in', () => admitted(strangerClient), (ok) => ok);
+      expect(await admitted(client), 'a client of the CA replaced').to.equal(false);
     });
   });
 

@@ -51,7 +51,7 @@ export async function startGrpcServer(
   log: Logger,
 ): Promise<GrpcServer> {
   const token = admin.enabled && admin.tokenFile !== undefined ? await AdminToken.open(admin.tokenFile) : undefined;
-  const tls = await listenerCredentials(options.tls, log);
+  const tls = listenerCredentials(options.tls, log);
   const openCalls = new OpenCalls();
   const health = new HealthImplementation();
   publishHealth(health, readiness);

@@ -4,11 +4,16 @@
  * or CA serves new connections without a restart; connections already open keep theirs.
  */
 import { X509Certificate } from 'node:crypto';
-import { createSecureContext } from 'node:tls';
 import * as fs from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { experimental, ServerCredentials } from '@grpc/grpc-js';
 import type { TlsConfig } from '../config/load';
 import type { Logger } from '../observability/logger';
+
+type Identity = experimental.IdentityCertificateUpdate;
+type Ca = experimental.CaCertificateUpdate;
+type IdentityListener = experimental.IdentityCertificateUpdateListener;
+type CaListener = experimental.CaCertificateUpdateListener;
 
 export interface ListenerCredentials {
   readonly credentials: ServerCredentials;
@@ -16,86 +21,126 @@ export interface ListenerCredentials {
   close(): void;
 }
 
-export async function listenerCredentials(tls: TlsConfig | undefined, log: Logger): Promise<ListenerCredentials> {
+/** Throws, naming the settings, when the files cannot serve: at start, the server does not start. */
+export function listenerCredentials(tls: TlsConfig | undefined, log: Logger): ListenerCredentials {
   if (!tls) return { credentials: ServerCredentials.createInsecure(), close: () => undefined };
-  checkFiles(tls);
-  const provider = new experimental.FileWatcherCertificateProvider({
-    certificateFile: tls.certFile,
-    privateKeyFile: tls.keyFile,
-    caCertificateFile: tls.caFile,
-    refreshIntervalMs: tls.refreshSeconds * 1000,
-  });
+  const certificates = new CheckedCertificates(tls, log);
   // grpc-js 1.14's createCertificateProviderServerCredentials hands its first argument to the
   // credentials as the identity provider and its second as the CA provider, whatever its
-  // parameter names say; one provider holds both here, and null asks no client certificate.
-  const credentials = experimental.createCertificateProviderServerCredentials(provider, tls.caFile ? provider : null, tls.clientAuth === 'require');
-  const watch = new CertificateLog(tls, log);
-  const listener = watch.onUpdate.bind(watch);
-  provider.addIdentityCertificateListener(listener);
-  // The first read resolves before the listeners bind, so no early connection finds no certificate.
-  await watch.firstRead;
-  return { credentials, close: () => provider.removeIdentityCertificateListener(listener) };
+  // parameter names say; one provider gives both here, and null asks no client certificate.
+  const credentials = experimental.createCertificateProviderServerCredentials(certificates, tls.caFile ? certificates : null, tls.clientAuth === 'require');
+  return { credentials, close: () => certificates.close() };
 }
 
-/** At start, a missing file or a key that does not fit its certificate stops the server with the reason. */
-function checkFiles(tls: TlsConfig): void {
-  const read = (file: string, setting: string): Buffer => {
-    try {
-      return fs.readFileSync(file);
-    } catch (err) {
-      throw new Error(`${setting}: ${(err as Error).message}`);
-    }
-  };
-  const cert = read(tls.certFile, 'GRPC_TLS_CERT');
-  const key = read(tls.keyFile, 'GRPC_TLS_KEY');
-  const ca = tls.caFile === undefined ? undefined : read(tls.caFile, 'GRPC_TLS_CA');
-  try {
-    createSecureContext({ cert, key, ca });
-  } catch (err) {
-    throw new Error(`GRPC_TLS_CERT / GRPC_TLS_KEY / GRPC_TLS_CA do not form a TLS configuration: ${(err as Error).message}`);
-  }
-}
-
-type IdentityUpdate = Parameters<Parameters<experimental.CertificateProvider['addIdentityCertificateListener']>[0]>[0];
-
-/** Logs the served certificate when it changes, and a reread that grpc-js cannot use (it then refuses new connections). */
-class CertificateLog {
-  readonly firstRead: Promise<void>;
-  private resolveFirst!: () => void;
-  private fingerprint: string | undefined;
-  private failing = false;
+/**
+ * The files as the file watcher rereads them, passed on only when they changed and can serve.
+ * grpc-js refuses every new connection while its provider reports files it cannot use; a reread
+ * that finds a half-written pair or an unreadable file keeps the last good certificates instead.
+ */
+class CheckedCertificates implements experimental.CertificateProvider {
+  private identity: Identity;
+  private ca: Ca | undefined;
+  private readonly identityListeners = new Set<IdentityListener>();
+  private readonly caListeners = new Set<CaListener>();
+  private readonly watcher: experimental.FileWatcherCertificateProvider;
+  private readonly onIdentity = (update: Identity | null): void => this.reread(update, 'identity');
+  private readonly onCa = (update: Ca | null): void => this.reread(update, 'ca');
+  /** The last reread's problem, so that one broken file is reported once, not at every reread. */
+  private problem: string | undefined;
 
   constructor(
     private readonly tls: TlsConfig,
     private readonly log: Logger,
   ) {
-    this.firstRead = new Promise((resolve) => (this.resolveFirst = resolve));
+    const read = (file: string, setting: string): Buffer => {
+      try {
+        return fs.readFileSync(file);
+      } catch (err) {
+        throw new Error(`${setting}: ${(err as Error).message}`);
+      }
+    };
+    this.identity = { certificate: read(tls.certFile, 'GRPC_TLS_CERT'), privateKey: read(tls.keyFile, 'GRPC_TLS_KEY') };
+    this.ca = tls.caFile === undefined ? undefined : { caCertificate: read(tls.caFile, 'GRPC_TLS_CA') };
+    const problem = unusable(this.identity, this.ca);
+    if (problem !== undefined) throw new Error(`GRPC_TLS_CERT / GRPC_TLS_KEY / GRPC_TLS_CA cannot serve TLS: ${problem}`);
+    this.logServed('TLS certificate loaded');
+    this.watcher = new experimental.FileWatcherCertificateProvider({
+      certificateFile: tls.certFile,
+      privateKeyFile: tls.keyFile,
+      caCertificateFile: tls.caFile,
+      refreshIntervalMs: tls.refreshSeconds * 1000,
+    });
+    this.watcher.addIdentityCertificateListener(this.onIdentity);
+    if (this.ca) this.watcher.addCaCertificateListener(this.onCa);
   }
 
-  onUpdate(update: IdentityUpdate): void {
-    this.resolveFirst();
-    const problem = update === null ? 'the certificate or key file cannot be read' : unusable(update.certificate, update.privateKey);
-    if (update === null || problem !== undefined) {
-      if (!this.failing) this.log.error({ cert: this.tls.certFile, key: this.tls.keyFile, reason: problem }, 'TLS certificate reload failed: new connections are refused until the files are fixed');
-      this.failing = true;
+  addIdentityCertificateListener(listener: IdentityListener): void {
+    this.identityListeners.add(listener);
+    process.nextTick(listener, this.identity);
+  }
+
+  removeIdentityCertificateListener(listener: IdentityListener): void {
+    this.identityListeners.delete(listener);
+  }
+
+  addCaCertificateListener(listener: CaListener): void {
+    this.caListeners.add(listener);
+    if (this.ca) process.nextTick(listener, this.ca);
+  }
+
+  removeCaCertificateListener(listener: CaListener): void {
+    this.caListeners.delete(listener);
+  }
+
+  close(): void {
+    this.watcher.removeIdentityCertificateListener(this.onIdentity);
+    this.watcher.removeCaCertificateListener(this.onCa);
+  }
+
+  private reread(update: Identity | Ca | null, part: 'identity' | 'ca'): void {
+    const identity = part === 'identity' ? (update as Identity | null) : this.identity;
+    const ca = part === 'ca' ? (update as Ca | null) : this.ca;
+    const problem = identity === null || ca === null ? 'a file cannot be read' : unusable(identity, ca);
+    if (problem !== undefined || identity === null || ca === null) {
+      if (problem !== this.problem) {
+        this.log.error({ cert: this.tls.certFile, key: this.tls.keyFile, ca: this.tls.caFile, reason: problem }, 'TLS files reread: not usable; new connections keep getting the last good certificates');
+      }
+      this.problem = problem;
       return;
     }
-    this.failing = false;
-    const cert = new X509Certificate(update.certificate);
-    if (cert.fingerprint256 === this.fingerprint) return;
-    const first = this.fingerprint === undefined;
-    this.fingerprint = cert.fingerprint256;
-    this.log.info(
-      { subject: cert.subject, serial: cert.serialNumber, fingerprint256: cert.fingerprint256, valid_to: cert.validTo, client_auth: this.tls.clientAuth },
-      first ? 'TLS certificate loaded' : 'TLS certificate reloaded: new connections get it',
-    );
+    this.problem = undefined;
+    if (part === 'identity' && !sameIdentity(identity, this.identity)) {
+      this.identity = identity;
+      this.logServed('TLS certificate reloaded: new connections get it');
+      for (const listener of this.identityListeners) listener(identity);
+    }
+    if (part === 'ca' && ca !== undefined && !(this.ca && ca.caCertificate.equals(this.ca.caCertificate))) {
+      this.ca = ca;
+      this.log.info({ ca: this.tls.caFile }, 'TLS client CA reloaded: new connections are checked against it');
+      for (const listener of this.caListeners) listener(ca);
+    }
+  }
+
+  private logServed(message: string): void {
+    const cert = new X509Certificate(this.identity.certificate);
+    this.log.info({ subject: cert.subject, serial: cert.serialNumber, fingerprint256: cert.fingerprint256, valid_to: cert.validTo, client_auth: this.tls.clientAuth }, message);
   }
 }
 
-/** Why a certificate and key cannot serve, or undefined when they can. */
-function unusable(certificate: Buffer, privateKey: Buffer): string | undefined {
+function sameIdentity(a: Identity, b: Identity): boolean {
+  return a.certificate.equals(b.certificate) && a.privateKey.equals(b.privateKey);
+}
+
+/** Why these files cannot serve TLS, or undefined when they can. */
+function unusable(identity: Identity, ca: Ca | undefined): string | undefined {
   try {
-    createSecureContext({ cert: certificate, key: privateKey });
+    createSecureContext({ cert: identity.certificate, key: identity.privateKey });
+    // createSecureContext takes any bytes as CA; each certificate is parsed so that a broken CA file is caught.
+    if (ca !== undefined) {
+      const blocks = ca.caCertificate.toString('latin1').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+      if (blocks.length === 0) return 'the CA file holds no PEM certificate';
+      for (const block of blocks) new X509Certificate(block);
+    }
     return undefined;
   } catch (err) {
     return (err as Error).message;
