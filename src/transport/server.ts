@@ -66,7 +66,9 @@ export async function startGrpcServer(
   const repositoryHandlers = Object.fromEntries(REPOSITORY_RPCS.map((rpc) => [rpc, handlers[rpc]]));
   const rolloutDefinition = loadRolloutAdminService();
   const rolloutRpcs = Object.keys(rolloutDefinition);
-  const separate = admin.enabled && admin.port !== undefined;
+  /** Set when the admin RPCs get a listener of their own. */
+  const separatePort = admin.enabled ? admin.port : undefined;
+  const separate = separatePort !== undefined;
   const notHere = admin.enabled ? 'is served on the admin port only, not on the inference port' : 'is turned off on this server (ADMIN_RPCS=off)';
 
   const main = newServer();
@@ -86,13 +88,13 @@ export async function startGrpcServer(
   try {
     const port = await bind(main, options.host, options.port, tls.credentials);
     let adminPort: number | undefined;
-    if (separate) {
+    if (separatePort !== undefined) {
       // The inference service's other RPCs are left out here: grpc-js answers them UNIMPLEMENTED.
       const adminServer = newServer();
       adminServer.addService(inferenceServiceDefinition(), guardAdmin(repositoryHandlers, token, log));
       adminServer.addService(rolloutDefinition, guardAdmin(createRolloutAdminHandlers(rolloutAdmin, log), token, log));
       servers.push(adminServer);
-      adminPort = await bind(adminServer, admin.host, admin.port!, tls.credentials);
+      adminPort = await bind(adminServer, admin.host, separatePort, tls.credentials);
     }
     return { port, adminPort, close };
   } catch (err) {
