@@ -56,6 +56,8 @@ describe('e2e: logs hold no token and no tensor contents', function () {
       t.client.unary('ModelInfer', { model_name: 'type_echo', inputs: [{ name: 'in_int16', datatype: 'INT16', shape: [1, 2], contents: { int_contents: [1, INT_MARKER] } }] }),
       t.client.unary('ModelInfer', { model_name: 'type_echo', inputs: [{ name: 'in_bytes', datatype: 'BYTES', shape: [1, 2] }], raw_input_contents: [frameBytes([Buffer.from(TEXT_MARKER)])] }),
       t.client.unary('ModelInfer', { model_name: 'no_such_model', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 8] }], raw_input_contents: [marked(8)] }),
+      // A name of 100 000 characters: the log keeps its start only.
+      t.client.unary('ModelMetadata', { name: 'n'.repeat(100_000) }),
       // And one that succeeds.
       t.client.unary('ModelInfer', { model_name: 'stock_scorer', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 8] }], raw_input_contents: [marked(8)] }),
     ];
@@ -91,6 +93,12 @@ describe('e2e: logs hold no token and no tensor contents', function () {
     for (const secret of [TOKEN, WRONG_TOKEN, '31337', bytes.toString('hex'), bytes.toString('base64'), String(INT_MARKER), TEXT_MARKER, Buffer.from(TEXT_MARKER).toString('base64')]) {
       expect(text, `the logs contain '${secret}'`).to.not.contain(secret);
     }
+  });
+
+  it('keeps each failed request to a short line, whatever length of model name a client sends', () => {
+    const failed = lines.filter((l) => l.includes('"msg":"request failed"'));
+    expect(Math.max(...failed.map((l) => l.length))).to.be.below(2_000);
+    expect(lines.some((l) => l.includes('"rpc":"ModelMetadata"') && l.includes('n'.repeat(256)))).to.equal(true);
   });
 
   it('redacts an authorization field wherever a log line would carry one', () => {
