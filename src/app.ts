@@ -27,6 +27,8 @@ const EXTENSIONS = ['model_configuration', 'model_repository', 'statistics', 'pa
 
 export interface RunningServer {
   readonly port: number;
+  /** The admin listener's port, when ADMIN_GRPC_PORT gives the admin RPCs their own. */
+  readonly adminPort: number | undefined;
   readonly service: InferenceService;
   readonly repository: ModelRepository;
   readonly readiness: Readiness;
@@ -49,7 +51,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const shadowMetrics = new ShadowMetrics();
   const shadow = new ShadowTraffic(repository, admission, shadowMetrics);
   const service = new InferenceService(repository, new Router(repository), readiness, admission, info, new RepositoryService(repository), shadow, config.limits);
-  const grpc = await startGrpcServer(service, new RolloutAdmin(repository), readiness, config.grpc, log);
+  const grpc = await startGrpcServer(service, new RolloutAdmin(repository), readiness, config.grpc, config.admin, log);
   let metrics: MetricsServer | undefined;
   try {
     metrics = await startMetricsServer(config, service, repository, shadowMetrics, log);
@@ -67,6 +69,8 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   log.info(
     {
       grpc: `${config.grpc.host}:${grpc.port}`,
+      tls: config.grpc.tls ? { client_auth: config.grpc.tls.clientAuth } : 'off',
+      admin: adminSummary(config, grpc.adminPort),
       metrics: metrics ? `${config.metrics.host}:${metrics.port}` : 'off',
       repository: config.modelRepository,
       execution_providers: config.runtime.executionProviders,
@@ -80,6 +84,9 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     },
     'server started',
   );
+  if (config.admin.enabled && config.admin.tokenFile !== undefined && !config.grpc.tls) {
+    log.warn('the admin bearer token crosses the network in clear text: set GRPC_TLS_CERT and GRPC_TLS_KEY, or keep the admin port on a trusted network');
+  }
   const targets = {
     readiness,
     admission,
@@ -102,6 +109,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   };
   return {
     port: grpc.port,
+    adminPort: grpc.adminPort,
     service,
     repository,
     readiness,
@@ -110,4 +118,11 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       await drainOnce(0);
     },
   };
+}
+
+/** Where the admin RPCs are served, and whether they need a token, for the start log line. */
+function adminSummary(config: ServerConfig, adminPort: number | undefined): object | string {
+  const { admin } = config;
+  if (!admin.enabled) return 'off';
+  return { address: adminPort === undefined ? 'the gRPC port' : `${admin.host}:${adminPort}`, token_required: admin.tokenFile !== undefined };
 }

@@ -11,7 +11,9 @@ export type ErrorCode =
   | 'RESOURCE_EXHAUSTED'
   | 'CANCELLED'
   | 'UNIMPLEMENTED'
-  | 'FAILED_PRECONDITION';
+  | 'FAILED_PRECONDITION'
+  /** An admin RPC without the bearer token it needs (transport/admin-guard.ts). */
+  | 'UNAUTHENTICATED';
 
 export class InferenceError extends Error {
   constructor(readonly code: ErrorCode, message: string) {

@@ -107,6 +107,30 @@ const KEYS: readonly KeyCase[] = [
     fromFlag: { value: 'false', expected: false },
   },
   {
+    key: 'admin.rpcs', env: 'ADMIN_RPCS', flag: '--admin-rpcs', get: (c) => c.admin.enabled,
+    file: { value: 'off', expected: false },
+    fromEnv: { value: 'on', expected: true },
+    fromFlag: { value: 'off', expected: false },
+  },
+  {
+    key: 'admin.port', env: 'ADMIN_GRPC_PORT', flag: '--admin-grpc-port', get: (c) => c.admin.port,
+    file: { value: 9101, expected: 9101 },
+    fromEnv: { value: '9102', expected: 9102 },
+    fromFlag: { value: '0', expected: 0 },
+  },
+  {
+    key: 'admin.host', env: 'ADMIN_GRPC_HOST', flag: '--admin-grpc-host', get: (c) => c.admin.host,
+    file: { value: '10.0.2.1', expected: '10.0.2.1' },
+    fromEnv: { value: '10.0.2.2', expected: '10.0.2.2' },
+    fromFlag: { value: '10.0.2.3', expected: '10.0.2.3' },
+  },
+  {
+    key: 'admin.token_file', env: 'ADMIN_TOKEN_FILE', flag: '--admin-token-file', get: (c) => c.admin.tokenFile,
+    file: { value: '/run/file-token', expected: '/run/file-token' },
+    fromEnv: { value: '/run/env-token', expected: '/run/env-token' },
+    fromFlag: { value: '/run/flag-token', expected: '/run/flag-token' },
+  },
+  {
     key: 'metrics.port', env: 'METRICS_PORT', flag: '--metrics-port', get: (c) => c.metrics.port,
     file: { value: 9001, expected: 9001 },
     fromEnv: { value: '0', expected: 0 },
@@ -412,6 +436,34 @@ describe('loadConfig', () => {
     it('rejects a --config file that is not valid JSON', () => {
       const file = writeConfigFile('{ "grpc": ');
       expectConfigError(() => loadConfig(['--config', file], {}));
+    });
+  });
+
+  describe('TLS and admin settings, checked together', () => {
+    const tlsEnv = { GRPC_TLS_CERT: '/tls/cert.pem', GRPC_TLS_KEY: '/tls/key.pem' };
+
+    it('is plaintext with no TLS setting, and TLS with a certificate and its key', () => {
+      expect(loadConfig([], {}).grpc.tls).to.equal(undefined);
+      expect(loadConfig([], { ...tlsEnv, GRPC_TLS_REFRESH_SECONDS: '5' }).grpc.tls).to.deep.equal({
+        certFile: '/tls/cert.pem', keyFile: '/tls/key.pem', caFile: undefined, clientAuth: 'none', refreshSeconds: 5,
+      });
+      expect(loadConfig(['--grpc-tls-ca', '/tls/ca.pem', '--grpc-tls-client-auth', 'require'], tlsEnv).grpc.tls).to.include({ caFile: '/tls/ca.pem', clientAuth: 'require' });
+    });
+
+    it('refuses half a TLS configuration rather than serving plaintext', () => {
+      expectConfigError(() => loadConfig([], { GRPC_TLS_CERT: '/tls/cert.pem' }), 'GRPC_TLS_CERT, GRPC_TLS_KEY', 'set both or neither');
+      expectConfigError(() => loadConfig([], { GRPC_TLS_KEY: '/tls/key.pem' }), 'set both or neither');
+      expectConfigError(() => loadConfig([], { GRPC_TLS_CA: '/tls/ca.pem', GRPC_TLS_CLIENT_AUTH: 'require' }), 'need TLS');
+      expectConfigError(() => loadConfig([], { ...tlsEnv, GRPC_TLS_CLIENT_AUTH: 'require' }), "'require' needs grpc.tls.ca");
+      expectConfigError(() => loadConfig([], { ...tlsEnv, GRPC_TLS_CA: '/tls/ca.pem' }), 'only used to verify client certificates');
+      expectConfigError(() => loadConfig([], { ...tlsEnv, GRPC_TLS_CLIENT_AUTH: 'request' }), 'grpc.tls.client_auth');
+    });
+
+    it('serves the admin RPCs on the inference port, with no token, by default; an empty ADMIN_GRPC_PORT means the same', () => {
+      expect(loadConfig([], { GRPC_HOST: '10.9.9.9' }).admin).to.deep.equal({ enabled: true, port: undefined, host: '10.9.9.9', tokenFile: undefined });
+      expect(loadConfig([], { ADMIN_GRPC_PORT: '' }).admin.port).to.equal(undefined);
+      expectConfigError(() => loadConfig([], { ADMIN_GRPC_PORT: '80O1' }), 'admin.port');
+      expectConfigError(() => loadConfig([], { ADMIN_RPCS: 'maybe' }), 'admin.rpcs');
     });
   });
 

@@ -223,14 +223,14 @@ describe('e2e: errors', function () {
     it('answers INVALID_ARGUMENT naming the tensor for a raw BOOL element that is neither 0 nor 1', async () => {
       await expectRpcError(
         infer({ model_name: 'type_echo', inputs: [{ name: 'in_bool', datatype: 'BOOL', shape: [1, 3] }], raw_input_contents: [Buffer.from([1, 2, 0])] }),
-        status.INVALID_ARGUMENT, "'in_bool'", '0 or 1',
+        status.INVALID_ARGUMENT, "'in_bool'", 'element 1 is neither 0 nor 1',
       );
     });
 
     it('answers INVALID_ARGUMENT naming the tensor for a typed INT8 value out of range', async () => {
       await expectRpcError(
         infer({ model_name: 'type_echo', inputs: [{ name: 'in_int8', datatype: 'INT8', shape: [1, 2], contents: { int_contents: [1, 128] } }] }),
-        status.INVALID_ARGUMENT, "'in_int8'", '128', '-128..127',
+        status.INVALID_ARGUMENT, "'in_int8'", 'int_contents[1]', '-128..127',
       );
     });
 

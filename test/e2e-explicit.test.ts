@@ -181,8 +181,8 @@ describe('e2e model control mode explicit', function () {
 
     it('answers INVALID_ARGUMENT to a model name that is empty or not a folder name', async () => {
       await expectRpcError(loadModel(t.client, ''), status.INVALID_ARGUMENT, 'model_name is required');
-      await expectRpcError(loadModel(t.client, '../preloaded'), status.INVALID_ARGUMENT, "model name '../preloaded' is not the name of a folder in the model repository");
-      await expectRpcError(unloadModel(t.client, '.hidden'), status.INVALID_ARGUMENT, "model name '.hidden' is not the name of a folder");
+      await expectRpcError(loadModel(t.client, '../preloaded'), status.INVALID_ARGUMENT, "model_name '../preloaded' is not the name of a folder in the model repository");
+      await expectRpcError(unloadModel(t.client, '.hidden'), status.INVALID_ARGUMENT, "model_name '.hidden' is not the name of a folder");
     });
 
     it("answers INVALID_ARGUMENT to a 'config' that is not JSON or not a string, to unknown parameters and to a repository_name", async () => {

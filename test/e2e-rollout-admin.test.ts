@@ -139,7 +139,7 @@ describe('e2e rollout admin', function () {
     await expectRpcError(admin.call('Promote', { model: 'guarded', version: 7 }), status.INVALID_ARGUMENT, 'no loaded version 7');
     await expectRpcError(admin.call('Rollback', { model: 'guarded' }), status.FAILED_PRECONDITION, 'no previous rollout weights');
     await expectRpcError(admin.call('SetWeights', { model: 'plain', weights: { '1': 1 } }), status.FAILED_PRECONDITION, "model 'plain' has no rollout");
-    await expectRpcError(admin.call('GetRollout', {}), status.INVALID_ARGUMENT, 'must name a model');
+    await expectRpcError(admin.call('GetRollout', {}), status.INVALID_ARGUMENT, 'model is required');
     const state = await admin.call('GetRollout', { model: 'guarded' });
     expect(state.weights).to.deep.equal({ '1': 90, '2': 10 });
     expect(state.weights_source).to.equal('config');

@@ -1,5 +1,23 @@
 import type { RequestLimits } from '../dataplane/request-limits';
-import { buildSchema, type ExecutionProvider, type GraphOptimizationLevel, type ModelControlMode } from './schema';
+import { buildSchema, type ClientAuthMode, type ExecutionProvider, type GraphOptimizationLevel, type ModelControlMode } from './schema';
+
+/** TLS of the gRPC listeners: files, reread every refreshSeconds. */
+export interface TlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Set exactly when clientAuth is 'require'. */
+  readonly caFile: string | undefined;
+  readonly clientAuth: ClientAuthMode;
+  readonly refreshSeconds: number;
+}
+
+export interface AdminConfig {
+  readonly enabled: boolean;
+  /** undefined: the inference listener serves the admin RPCs. */
+  readonly port: number | undefined;
+  readonly host: string;
+  readonly tokenFile: string | undefined;
+}
 
 export interface ServerConfig {
   readonly modelRepository: string;
@@ -18,8 +36,11 @@ export interface ServerConfig {
     readonly maxConnectionAgeGraceMs: number;
     readonly streamMaxInFlight: number;
     readonly reflection: boolean;
+    /** undefined: plaintext. */
+    readonly tls: TlsConfig | undefined;
   };
   readonly limits: RequestLimits;
+  readonly admin: AdminConfig;
   readonly metrics: { readonly host: string; readonly port: number };
   readonly shutdown: { readonly delaySeconds: number; readonly graceSeconds: number };
   readonly logLevel: string;
@@ -66,6 +87,13 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
       maxConnectionAgeGraceMs: config.get('grpc.max_connection_age_grace_ms'),
       streamMaxInFlight: config.get('grpc.stream_max_in_flight'),
       reflection: config.get('grpc.reflection'),
+      tls: tlsConfig(config),
+    },
+    admin: {
+      enabled: config.get('admin.rpcs') === 'on',
+      port: config.get('admin.port') ?? undefined,
+      host: config.get('admin.host') || config.get('grpc.host'),
+      tokenFile: config.get('admin.token_file') || undefined,
     },
     limits: { maxElements: config.get('limits.max_request_elements'), maxBytesElementBytes: config.get('limits.max_bytes_element_bytes') },
     metrics: { host: config.get('metrics.host'), port: config.get('metrics.port') },
@@ -85,4 +113,23 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
       load: config.get('models.load') as string[],
     },
   };
+}
+
+/** The TLS settings, checked together: half a configuration is refused rather than served as plaintext. */
+function tlsConfig(config: ReturnType<typeof buildSchema>): TlsConfig | undefined {
+  const certFile = config.get('grpc.tls.cert');
+  const keyFile = config.get('grpc.tls.key');
+  const caFile = config.get('grpc.tls.ca');
+  const clientAuth = config.get('grpc.tls.client_auth') as ClientAuthMode;
+  const refuse = (why: string): never => {
+    throw new ConfigError(`invalid configuration: ${why}`);
+  };
+  if (certFile === '' && keyFile === '') {
+    if (caFile !== '' || clientAuth !== 'none') refuse('grpc.tls.ca and grpc.tls.client_auth need TLS: set grpc.tls.cert and grpc.tls.key (GRPC_TLS_CERT, GRPC_TLS_KEY)');
+    return undefined;
+  }
+  if (certFile === '' || keyFile === '') refuse('grpc.tls.cert and grpc.tls.key (GRPC_TLS_CERT, GRPC_TLS_KEY) go together: set both or neither');
+  if (clientAuth === 'require' && caFile === '') refuse("grpc.tls.client_auth 'require' needs grpc.tls.ca (GRPC_TLS_CA), the CA client certificates must chain to");
+  if (clientAuth === 'none' && caFile !== '') refuse("grpc.tls.ca is only used to verify client certificates: set grpc.tls.client_auth (GRPC_TLS_CLIENT_AUTH) to 'require', or leave the CA out");
+  return { certFile, keyFile, caFile: caFile || undefined, clientAuth, refreshSeconds: config.get('grpc.tls.refresh_seconds') };
 }

@@ -8,6 +8,9 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 /** Triton's model control modes: load at start only, rescan the repository, or load on request. */
 export const MODEL_CONTROL_MODES = ['none', 'poll', 'explicit'] as const;
 export type ModelControlMode = (typeof MODEL_CONTROL_MODES)[number];
+/** Whether TLS asks clients for a certificate signed by GRPC_TLS_CA (mTLS) or not. */
+export const CLIENT_AUTH_MODES = ['none', 'require'] as const;
+export type ClientAuthMode = (typeof CLIENT_AUTH_MODES)[number];
 
 /** Accepts an array or a comma list (from env and flags) of known execution providers. */
 const providerList: convict.Format = {
@@ -54,7 +57,18 @@ const flag: convict.Format = {
   },
 };
 
+/** A port, or empty for none: the admin listener's, where empty means the inference port serves the admin RPCs too. */
+const optionalPort: convict.Format = {
+  name: 'optional-tcp-port',
+  coerce: (value: string) => (value.trim() === '' ? null : /^\s*[0-9]+\s*$/.test(value) ? Number(value) : Number.NaN),
+  validate(value: unknown) {
+    if (value === null) return;
+    if (!Number.isSafeInteger(value) || (value as number) < 0 || (value as number) > 65535) throw new Error('must be empty or an integer from 0 to 65535');
+  },
+};
+
 convict.addFormat(providerList);
+convict.addFormat(optionalPort);
 convict.addFormat(nameList);
 convict.addFormat(flag);
 convict.addFormat(strictInt('positive-int', 1));
@@ -143,6 +157,37 @@ export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] })
         env: 'GRPC_MAX_CONNECTION_AGE_GRACE_MS',
         arg: 'grpc-max-connection-age-grace-ms',
       },
+      tls: {
+        cert: {
+          doc: 'PEM certificate chain the gRPC listeners present; with GRPC_TLS_KEY it turns TLS on. Reread when the file changes, without a restart.',
+          format: String,
+          default: '',
+          env: 'GRPC_TLS_CERT',
+          arg: 'grpc-tls-cert',
+        },
+        key: { doc: 'PEM private key of GRPC_TLS_CERT.', format: String, default: '', env: 'GRPC_TLS_KEY', arg: 'grpc-tls-key' },
+        ca: {
+          doc: "PEM CA certificates that client certificates must chain to; needs GRPC_TLS_CLIENT_AUTH=require.",
+          format: String,
+          default: '',
+          env: 'GRPC_TLS_CA',
+          arg: 'grpc-tls-ca',
+        },
+        client_auth: {
+          doc: "'require': a client must present a certificate signed by GRPC_TLS_CA (mTLS), or its handshake fails; 'none': no client certificate is asked for.",
+          format: CLIENT_AUTH_MODES as unknown as string[],
+          default: 'none',
+          env: 'GRPC_TLS_CLIENT_AUTH',
+          arg: 'grpc-tls-client-auth',
+        },
+        refresh_seconds: {
+          doc: 'Seconds between rereads of the TLS files; a changed certificate, key or CA serves new connections from the next reread on.',
+          format: 'positive-int',
+          default: 60,
+          env: 'GRPC_TLS_REFRESH_SECONDS',
+          arg: 'grpc-tls-refresh-seconds',
+        },
+      },
       stream_max_in_flight: {
         doc: 'Requests one ModelStreamInfer stream may have unanswered; past it the server stops reading that stream until answers go out.',
         format: 'positive-int',
@@ -165,6 +210,37 @@ export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] })
         default: 64 * 1024 * 1024,
         env: 'MAX_BYTES_ELEMENT_BYTES',
         arg: 'max-bytes-element-bytes',
+      },
+    },
+    admin: {
+      rpcs: {
+        doc: "'on' serves the admin RPCs (RepositoryIndex, RepositoryModelLoad, RepositoryModelUnload and the RolloutAdmin service); 'off' answers them UNIMPLEMENTED.",
+        format: ['on', 'off'],
+        default: 'on',
+        env: 'ADMIN_RPCS',
+        arg: 'admin-rpcs',
+      },
+      port: {
+        doc: 'gRPC port of a separate admin listener, which then alone serves the admin RPCs (the inference port answers them UNIMPLEMENTED); empty: the inference port serves them; 0 picks a free port.',
+        format: 'optional-tcp-port',
+        default: null as number | null,
+        nullable: true,
+        env: 'ADMIN_GRPC_PORT',
+        arg: 'admin-grpc-port',
+      },
+      host: {
+        doc: 'Address the admin listener binds; empty: the same as GRPC_HOST.',
+        format: String,
+        default: '',
+        env: 'ADMIN_GRPC_HOST',
+        arg: 'admin-grpc-host',
+      },
+      token_file: {
+        doc: "File holding the bearer token admin RPCs must send as 'authorization: Bearer <token>' metadata; read at each admin call, so replacing it rotates the token. Empty: no token asked.",
+        format: String,
+        default: '',
+        env: 'ADMIN_TOKEN_FILE',
+        arg: 'admin-token-file',
       },
     },
     metrics: {

@@ -19,6 +19,7 @@ import type { ShadowTraffic } from '../rollout/shadow-traffic';
 import { checkInputRules } from './input-rules';
 import { checkRequestLimits, type RequestLimits } from './request-limits';
 import { validateRequest, type ValidatedShape } from './validate-request';
+import { checkModelName } from '../repository/model-name';
 
 export interface ServerInfo {
   readonly name: string;
@@ -64,15 +65,18 @@ export class InferenceService {
   }
 
   modelReady(name: string, version: string): boolean {
+    checkModelName(name, 'name');
     if (version === '') return this.readiness.modelReady(name);
     return /^[0-9]+$/.test(version) && this.readiness.versionReady(name, Number(version));
   }
 
   modelVersion(name: string, version: string): ModelVersion {
+    checkModelName(name, 'name');
     return this.router.resolve(name, version);
   }
 
   modelMetadata(name: string, version: string): ModelMetadata {
+    checkModelName(name, 'name');
     const model = this.router.resolve(name, version);
     const entry = this.repository.get(name)!;
     const batchDim = model.config.maxBatchSize > 0 ? [-1] : [];
@@ -95,6 +99,7 @@ export class InferenceService {
     }
     let model: ModelVersion;
     try {
+      checkModelName(request.modelName, 'model_name');
       model = this.router.route(request.modelName, request.modelVersion, request.parameters);
     } catch (err) {
       reply.fail(asInferenceError(err));
@@ -129,6 +134,7 @@ export class InferenceService {
   /** Statistics of every loaded version of one model, or of all models when name is empty. */
   statistics(name: string, version: string): ModelVersion[] {
     if (name === '') return [...this.repository.entries()].flatMap((e) => [...e.versions.values()]);
+    checkModelName(name, 'name');
     if (version !== '') return [this.router.resolve(name, version)];
     const entry = this.repository.get(name);
     if (!entry) throw notFound(`unknown model '${name}'`);

@@ -4,6 +4,7 @@
  */
 import { InferenceError, invalidArgument } from '../errors';
 import type { ModelRepository } from '../repository/model-repository';
+import { checkModelName } from '../repository/model-name';
 
 export type RepositoryParameter =
   | { readonly kind: 'bool'; readonly value: boolean }
@@ -38,6 +39,7 @@ export class RepositoryService {
 
   /** Resolves once the model is loaded and warm, or throws why not (the versions serving before keep serving). */
   async load(request: ModelControlRequest): Promise<void> {
+    checkModelName(request.modelName, 'model_name');
     this.repository.checkExplicitControl();
     checkRepositoryName(request.repositoryName);
     let configText: string | undefined;
@@ -52,6 +54,7 @@ export class RepositoryService {
 
   /** Resolves once the model's queued and running requests are answered and its workers stopped. */
   async unload(request: ModelControlRequest): Promise<void> {
+    checkModelName(request.modelName, 'model_name');
     this.repository.checkExplicitControl();
     checkRepositoryName(request.repositoryName);
     for (const [key, parameter] of request.parameters) {

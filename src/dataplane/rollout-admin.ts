@@ -6,6 +6,7 @@
 import { failedPrecondition, invalidArgument, notFound } from '../errors';
 import type { RolloutConfig } from '../repository/rollout-config';
 import type { ModelRepository } from '../repository/model-repository';
+import { checkModelName } from '../repository/model-name';
 import type { RolledBack, RolloutState, VersionTraffic, Weights, WeightsSource } from '../rollout/rollout-state';
 
 export interface RolloutView {
@@ -56,7 +57,7 @@ export class RolloutAdmin {
   }
 
   private state(model: string): RolloutState {
-    if (model === '') throw invalidArgument('model must name a model');
+    checkModelName(model, 'model');
     const entry = this.repository.get(model);
     if (!entry) throw notFound(`unknown model '${model}'`);
     if (!entry.rollout) throw failedPrecondition(`model '${model}' has no rollout: add a rollout block to its config.json`);

@@ -7,6 +7,7 @@ import { invalidArgument, notFound, unavailable } from '../errors';
 import type { ModelControlMode } from '../config/schema';
 import type { Logger } from '../observability/logger';
 import { listModelFolders, readModelFolder, type ModelFolder } from './discover';
+import { checkModelName } from './model-name';
 import { modelEntry, type EntryStore } from './model-entry';
 import { folderFingerprint } from './model-fingerprint';
 import type { RollbackTally } from '../rollout/rollback-tally';
@@ -172,8 +173,7 @@ export class ModelControl {
   }
 }
 
-/** A model name is one folder of the repository: never a path that leads elsewhere. */
+/** Checked again here, next to the file system: a caller that skipped the check cannot lead elsewhere. */
 function checkFolderName(name: string): void {
-  if (name === '') throw invalidArgument('model_name is required');
-  if (name.startsWith('.') || /[/\\\0]/.test(name)) throw invalidArgument(`model name '${name}' is not the name of a folder in the model repository`);
+  checkModelName(name, 'model_name');
 }

@@ -106,7 +106,7 @@ function decodeBool(label: string, values: readonly boolean[]): Uint8Array {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v !== true && v !== false) {
-      throw invalidArgument(`${label}: contents.bool_contents[${i}] must be true or false, got ${String(v)}`);
+      throw invalidArgument(`${label}: contents.bool_contents[${i}] must be true or false`);
     }
     out[i] = v ? 1 : 0;
   }
@@ -120,7 +120,7 @@ function decodeInt(label: string, datatype: DataType, field: string, values: rea
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (!(Number.isInteger(v) && v >= min && v <= max)) {
-      throw invalidArgument(`${label}: contents.${field}[${i}] = ${String(v)} is out of range for ${datatype}: expected an integer in ${min}..${max}`);
+      throw invalidArgument(`${label}: contents.${field}[${i}] is out of range for ${datatype}: expected an integer in ${min}..${max}`);
     }
     out[i] = v;
   }
@@ -141,7 +141,7 @@ function decodeBig(
       out[i] = v;
     }
   } catch {
-    throw invalidArgument(`${label}: contents.${field}[${i}] = ${String(values[i])} is not a ${datatype} value: expected an integer in ${min}..${max}`);
+    throw invalidArgument(`${label}: contents.${field}[${i}] is not a ${datatype} value: expected an integer in ${min}..${max}`);
   }
   return out;
 }

@@ -150,7 +150,7 @@ function decodeRawNumeric(label: string, datatype: NumericDataType, count: numbe
   }
   if (datatype === 'BOOL') {
     for (let i = 0; i < bytes.length; i++) {
-      if (bytes[i] > 1) throw invalidArgument(`${label}: raw BOOL element ${i} is ${bytes[i]}: expected 0 or 1`);
+      if (bytes[i] > 1) throw invalidArgument(`${label}: raw BOOL element ${i} is neither 0 nor 1`);
     }
   }
   return data;

@@ -4,8 +4,10 @@
  * connection past the bound goes instead to a small HTTP/2 server that answers each of its
  * calls RESOURCE_EXHAUSTED, naming the limit, and closes it. A TCP reset (net.Server's
  * maxConnections) would tell the client only that the connection dropped, and it would retry.
+ * Under TLS the refusing server would need the rotating certificates grpc-js holds, so a
+ * connection past the bound is closed instead (the client sees UNAVAILABLE), and logged.
  */
-import { ServerCredentials, status, type Server } from '@grpc/grpc-js';
+import { status, type Server, type ServerCredentials } from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { Logger } from '../observability/logger';
@@ -21,15 +23,26 @@ export interface ConnectionListener {
   close(): void;
 }
 
-export async function listenWithConnectionLimit(server: Server, host: string, port: number, maxConnections: number, log: Logger): Promise<ConnectionListener> {
-  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+export interface ListenOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly maxConnections: number;
+  readonly credentials: ServerCredentials;
+  /** TLS: a refused connection is closed rather than answered. */
+  readonly secure: boolean;
+}
+
+export async function listenWithConnectionLimit(server: Server, options: ListenOptions, log: Logger): Promise<ConnectionListener> {
+  const { host, port, maxConnections } = options;
+  const injector = server.createConnectionInjector(options.credentials);
   const refuser = createRefuser(maxConnections);
   let open = 0;
   // gRPC turns Nagle off on every socket; small replies must not wait for an ACK.
   const listener = net.createServer({ noDelay: true }, (socket) => {
     if (open >= maxConnections) {
       log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, max_connections: maxConnections }, 'connection refused: connection limit reached');
-      refuser.accept(socket);
+      if (options.secure) socket.destroy();
+      else refuser.accept(socket);
       return;
     }
     open++;

@@ -13,10 +13,10 @@ export interface CallContext {
 }
 
 export function decodeInferRequest(wire: WireInferRequest, context: CallContext): InferRequest {
-  if (!wire.model_name) throw invalidArgument('model_name is required');
   const params = wire.parameters;
   return {
-    modelName: wire.model_name,
+    // Checked by the data plane, which checks every RPC's model name the same way.
+    modelName: wire.model_name ?? '',
     modelVersion: wire.model_version ?? '',
     id: wire.id ?? '',
     inputs: decodeInputs(wire.inputs, wire.raw_input_contents),

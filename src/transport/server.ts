@@ -1,10 +1,12 @@
 import { Server, type ServerOptions, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import type { AdminConfig, TlsConfig } from '../config/load';
 import type { InferenceService } from '../dataplane/inference-service';
 import type { RolloutAdmin } from '../dataplane/rollout-admin';
 import type { Readiness } from '../health/readiness';
 import type { Logger } from '../observability/logger';
-import { listenWithConnectionLimit } from './connection-limit';
+import { AdminToken, guardAdmin, refuseAdmin, REPOSITORY_RPCS } from './admin-guard';
+import { listenWithConnectionLimit, type ConnectionListener } from './connection-limit';
 import { createHandlers } from './handlers';
 import { publishHealth } from './health-publisher';
 import { OpenCalls } from './open-calls';
@@ -12,12 +14,15 @@ import { loadRolloutAdminService } from './protos';
 import { addReflection } from './reflection';
 import { createRolloutAdminHandlers } from './rollout-admin-handlers';
 import { inferenceServiceDefinition } from './service-definition';
+import { listenerCredentials } from './tls-credentials';
 
 export { INFERENCE_SERVICE } from './health-publisher';
 
 export interface GrpcServer {
   readonly port: number;
-  /** Closes the listener and ends every call still open (streams, Watch), then resolves. */
+  /** The separate admin listener's port; undefined when the inference port serves the admin RPCs. */
+  readonly adminPort: number | undefined;
+  /** Closes the listeners and ends every call still open (streams, Watch), then resolves. */
   close(): Promise<void>;
 }
 
@@ -39,6 +44,7 @@ export interface GrpcOptions {
   readonly maxConnectionAgeGraceMs: number;
   readonly streamMaxInFlight: number;
   readonly reflection: boolean;
+  readonly tls: TlsConfig | undefined;
 }
 
 /** grpc-js reads an absent option as "never"; a 0 it would take literally (a connection age of 0 closes at once). */
@@ -56,21 +62,81 @@ function serverOptions(options: GrpcOptions): ServerOptions {
   };
 }
 
-/** Binds the inference, rollout admin, health and reflection services; health follows `readiness` from the first moment. */
+/**
+ * Binds the inference, rollout admin, health and reflection services; health follows `readiness`
+ * from the first moment. The admin RPCs are served, refused or moved to their own listener as
+ * `admin` says, behind its token; both listeners share the TLS credentials.
+ */
 export async function startGrpcServer(
   service: InferenceService,
   rolloutAdmin: RolloutAdmin,
   readiness: Readiness,
   options: GrpcOptions,
+  admin: AdminConfig,
   log: Logger,
 ): Promise<GrpcServer> {
-  const server = new Server(serverOptions(options));
+  const token = admin.enabled && admin.tokenFile !== undefined ? await AdminToken.open(admin.tokenFile) : undefined;
+  const tls = listenerCredentials(options.tls, log);
   const openCalls = new OpenCalls();
-  server.addService(inferenceServiceDefinition(), createHandlers(service, log, options.streamMaxInFlight, openCalls));
-  server.addService(loadRolloutAdminService(), createRolloutAdminHandlers(rolloutAdmin, log));
   const health = new HealthImplementation();
   publishHealth(health, readiness);
-  // Registers each Watch, so that close() can end it; the library keeps its calls to itself.
+  const newServer = (): Server => {
+    const server = new Server(serverOptions(options));
+    addHealth(server, health, openCalls);
+    if (options.reflection) addReflection(server);
+    return server;
+  };
+
+  const handlers = createHandlers(service, log, options.streamMaxInFlight, openCalls);
+  const repositoryHandlers = Object.fromEntries(REPOSITORY_RPCS.map((rpc) => [rpc, handlers[rpc]]));
+  const rolloutDefinition = loadRolloutAdminService();
+  const rolloutRpcs = Object.keys(rolloutDefinition);
+  /** Set when the admin RPCs get a listener of their own. */
+  const separatePort = admin.enabled ? admin.port : undefined;
+  const separate = separatePort !== undefined;
+  const notHere = admin.enabled ? 'is served on the admin port only, not on the inference port' : 'is turned off on this server (ADMIN_RPCS=off)';
+
+  const main = newServer();
+  if (admin.enabled && !separate) {
+    main.addService(inferenceServiceDefinition(), { ...handlers, ...guardAdmin(repositoryHandlers, token, log) });
+    main.addService(rolloutDefinition, guardAdmin(createRolloutAdminHandlers(rolloutAdmin, log), token, log));
+  } else {
+    main.addService(inferenceServiceDefinition(), { ...handlers, ...refuseAdmin(REPOSITORY_RPCS, notHere, log) });
+    main.addService(rolloutDefinition, refuseAdmin(rolloutRpcs, notHere, log));
+  }
+  const servers = [main];
+  const listeners: ConnectionListener[] = [];
+  const listen = async (server: Server, host: string, port: number): Promise<number> => {
+    const listener = await listenWithConnectionLimit(server, { host, port, maxConnections: options.maxConnections, credentials: tls.credentials, secure: options.tls !== undefined }, log);
+    listeners.push(listener);
+    return listener.port;
+  };
+  const close = async (): Promise<void> => {
+    for (const listener of listeners) listener.close();
+    openCalls.endAll();
+    await Promise.all(servers.map(shutDown));
+    tls.close();
+  };
+  try {
+    const port = await listen(main, options.host, options.port);
+    let adminPort: number | undefined;
+    if (separatePort !== undefined) {
+      // The inference service's other RPCs are left out here: grpc-js answers them UNIMPLEMENTED.
+      const adminServer = newServer();
+      adminServer.addService(inferenceServiceDefinition(), guardAdmin(repositoryHandlers, token, log));
+      adminServer.addService(rolloutDefinition, guardAdmin(createRolloutAdminHandlers(rolloutAdmin, log), token, log));
+      servers.push(adminServer);
+      adminPort = await listen(adminServer, admin.host, separatePort);
+    }
+    return { port, adminPort, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Registers each Watch, so that close() can end it; the library keeps its calls to itself. */
+function addHealth(server: Server, health: HealthImplementation, openCalls: OpenCalls): void {
   health.addToServer({
     addService: (definition, implementation: UntypedServiceImplementation) => {
       const watch = implementation.watch as (call: ServerWritableStream<unknown, unknown>) => void;
@@ -83,17 +149,11 @@ export async function startGrpcServer(
       });
     },
   });
-  if (options.reflection) addReflection(server);
-  const listener = await listenWithConnectionLimit(server, options.host, options.port, options.maxConnections, log);
-  return {
-    port: listener.port,
-    close: async () => {
-      listener.close();
-      openCalls.endAll();
-      const closed = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-      const force = setTimeout(() => server.forceShutdown(), FORCE_CLOSE_MS);
-      await closed;
-      clearTimeout(force);
-    },
-  };
+}
+
+async function shutDown(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  const force = setTimeout(() => server.forceShutdown(), FORCE_CLOSE_MS);
+  await closed;
+  clearTimeout(force);
 }

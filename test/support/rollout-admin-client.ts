@@ -2,6 +2,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { LOADER_OPTIONS } from '../../src/transport/protos';
+import { callMetadata, type ClientConnection } from './server';
 
 export interface VersionTrafficMessage {
   version: number;
@@ -32,16 +33,16 @@ export interface RolloutAdminClient {
 
 type ClientConstructor = new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client;
 
-export function createRolloutAdminClient(port: number): RolloutAdminClient {
+export function createRolloutAdminClient(port: number, connection: ClientConnection = {}): RolloutAdminClient {
   const definition = protoLoader.loadSync('rollout_admin.proto', LOADER_OPTIONS);
   const pkg = grpc.loadPackageDefinition(definition) as unknown as { onnx_grpc_server: { admin: { v1: { RolloutAdmin: ClientConstructor } } } };
-  const raw = new pkg.onnx_grpc_server.admin.v1.RolloutAdmin(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const raw = new pkg.onnx_grpc_server.admin.v1.RolloutAdmin(`127.0.0.1:${port}`, connection.credentials ?? grpc.credentials.createInsecure());
   // Methods are attached dynamically by grpc-js from the proto; index them by name.
   const methods = raw as unknown as Record<string, (...args: unknown[]) => unknown>;
   return {
     call: (rpc, request) =>
       new Promise((resolve, reject) => {
-        methods[rpc].call(raw, request, (err: grpc.ServiceError | null, response: RolloutStatusMessage) => (err ? reject(err) : resolve(response)));
+        methods[rpc].call(raw, request, callMetadata(connection), (err: grpc.ServiceError | null, response: RolloutStatusMessage) => (err ? reject(err) : resolve(response)));
       }),
     close: () => raw.close(),
   };

@@ -48,12 +48,27 @@ export async function startTestServer(env: NodeJS.ProcessEnv = {}, log?: Logger)
 
 type ClientConstructor = new (address: string, credentials: grpc.ChannelCredentials, options?: object) => grpc.Client;
 
-export function createClient(port: number): InferenceClient {
+/** How a client reaches the server: plaintext unless `credentials` say TLS; `headers` go with every call (e.g. authorization). */
+export interface ClientConnection {
+  readonly credentials?: grpc.ChannelCredentials;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Further channel options, e.g. grpc.ssl_target_name_override. */
+  readonly options?: grpc.ChannelOptions;
+}
+
+export function callMetadata(connection: ClientConnection): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  for (const [key, value] of Object.entries(connection.headers ?? {})) metadata.set(key, value);
+  return metadata;
+}
+
+export function createClient(port: number, connection: ClientConnection = {}): InferenceClient {
   const definition = protoLoader.loadSync('grpc_service.proto', LOADER_OPTIONS);
   const pkg = grpc.loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: ClientConstructor } };
-  const raw = new pkg.inference.GRPCInferenceService(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+  const raw = new pkg.inference.GRPCInferenceService(`127.0.0.1:${port}`, connection.credentials ?? grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': -1,
     'grpc.max_send_message_length': -1,
+    ...connection.options,
   });
   // Methods are attached dynamically by grpc-js from the proto; index them by name.
   const methods = raw as unknown as Record<string, (...args: unknown[]) => unknown>;
@@ -61,10 +76,10 @@ export function createClient(port: number): InferenceClient {
     raw,
     unary: <Res>(rpc: string, request: object, options: grpc.CallOptions = {}) =>
       new Promise<Res>((resolve, reject) => {
-        methods[rpc].call(raw, request, new grpc.Metadata(), options, (err: grpc.ServiceError | null, response: Res) => (err ? reject(err) : resolve(response)));
+        methods[rpc].call(raw, request, callMetadata(connection), options, (err: grpc.ServiceError | null, response: Res) => (err ? reject(err) : resolve(response)));
       }),
     stream: (options: grpc.CallOptions = {}) =>
-      methods.ModelStreamInfer.call(raw, new grpc.Metadata(), options) as grpc.ClientDuplexStream<object, Record<string, unknown>>,
+      methods.ModelStreamInfer.call(raw, callMetadata(connection), options) as grpc.ClientDuplexStream<object, Record<string, unknown>>,
     close: () => raw.close(),
   };
 }

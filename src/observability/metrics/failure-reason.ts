@@ -9,7 +9,7 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
  * REJECTED: the scheduler turned the request away (queue timeout or deadline, as in Triton, and a full queue).
  * CANCELED: the client cancelled it. BACKEND: the model's run failed (ONNX Runtime's error, or its
  * instance crashed, exited or closed under the batch). OTHER: refused before it was queued (an
- * invalid request); NOT_FOUND, UNIMPLEMENTED and FAILED_PRECONDITION never reach a version's statistics today.
+ * invalid request); NOT_FOUND, UNIMPLEMENTED, FAILED_PRECONDITION and UNAUTHENTICATED never reach a version's statistics today.
  */
 export const FAILURE_REASON: Readonly<Record<ErrorCode, FailureReason>> = {
   DEADLINE_EXCEEDED: 'REJECTED',
@@ -21,4 +21,5 @@ export const FAILURE_REASON: Readonly<Record<ErrorCode, FailureReason>> = {
   NOT_FOUND: 'OTHER',
   UNIMPLEMENTED: 'OTHER',
   FAILED_PRECONDITION: 'OTHER',
+  UNAUTHENTICATED: 'OTHER',
 };
