@@ -16,7 +16,11 @@ export type ErrorCode =
   | 'UNAUTHENTICATED';
 
 export class InferenceError extends Error {
-  constructor(readonly code: ErrorCode, message: string) {
+  /**
+   * @param logMessage what the server's log may keep: the message without values the client sent,
+   *   where the message quotes one (logs never hold tensor contents).
+   */
+  constructor(readonly code: ErrorCode, message: string, readonly logMessage: string = message) {
     super(message);
     this.name = 'InferenceError';
   }

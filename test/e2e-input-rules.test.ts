@@ -12,6 +12,7 @@ import { inferRequest, startInfer, statistics, statsDelta, type Outcome } from '
 import { affineModel, affineReference, serveRepository, type RepositoryServer } from './support/generated-models';
 import { httpRequest } from './support/http-get';
 import { parseExposition, type Exposition } from './support/prometheus-text';
+import { createLogger } from '../src/observability/logger';
 
 const WIDTH = 4;
 const OUTPUT = { name: 'y', scale: 2, bias: 1 };
@@ -40,6 +41,7 @@ describe('e2e: config.json input validation and per-column statistics', function
   let t: RepositoryServer;
   let metricsPort: number;
   const infer = (request: object): Promise<Outcome> => startInfer(t.client, request).outcome;
+  const logLines: string[] = [];
 
   before(async () => {
     metricsPort = await freePort();
@@ -57,10 +59,19 @@ describe('e2e: config.json input validation and per-column statistics', function
         { name: 'auto', config: undefined, versions: new Map([[1, ONNX]]) },
       ],
       { METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1', DEFAULT_STATISTICS_COLUMNS: '2' },
+      createLogger('info', { write: (line: string) => void logLines.push(line) }),
     );
   });
   after(async () => {
     await t?.stop();
+  });
+
+  it('tells the caller the value that broke a rule, and the log only where it was and which rule', async () => {
+    const outcome = await infer(inferRequest('guarded', rows([1, 2, 3, 12.625]), WIDTH));
+    expect(outcome.details).to.equal("input 'x': element 3 (row 0, column 3) is 12.625, above validation.max 10");
+    const logged = logLines.filter((l) => l.includes('"msg":"request failed"') && l.includes('"model":"guarded"'));
+    expect(logged.map((l) => (JSON.parse(l) as { reason: string }).reason)).to.include("input 'x': element 3 (row 0, column 3) is a value above validation.max 10");
+    expect(logLines.join('')).to.not.contain('12.625');
   });
 
   it('refuses NaN, infinities and out-of-range values with INVALID_ARGUMENT naming the input, element, row, column and value', async () => {

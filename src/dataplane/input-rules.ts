@@ -4,7 +4,7 @@
  * request fails alone instead of reaching a batch. It reads the typed views over the request's
  * raw little-endian contents in place (FP16 by bit pattern); a model without rules pays one lookup.
  */
-import { invalidArgument } from '../errors';
+import { InferenceError } from '../errors';
 import type { InputValidation } from '../repository/input-rules-config';
 import type { ModelConfig } from '../repository/model-config';
 import { fp16IsNonFinite, fp16ToNumber } from '../tensor/float16';
@@ -29,7 +29,7 @@ export function checkInputRules(config: ModelConfig, inputs: readonly Tensor[]):
     for (const tensor of inputs) {
       if (tensor.name !== name) continue;
       const at = firstViolation(tensor, rule);
-      if (at !== -1) throw invalidArgument(describeViolation(tensor, at, rule));
+      if (at !== -1) throw violation(tensor, at, rule);
     }
   }
 }
@@ -101,14 +101,15 @@ function valueAt(tensor: Tensor, at: number): number | bigint {
   return tensor.datatype === 'FP16' ? fp16ToNumber(value as number) : value;
 }
 
-function describeViolation(tensor: Tensor, at: number, rule: InputValidation): string {
+/** INVALID_ARGUMENT quoting the value to the caller; the log gets the same words without it. */
+function violation(tensor: Tensor, at: number, rule: InputValidation): InferenceError {
   const value = valueAt(tensor, at);
   const { shape } = tensor;
-  const where = shape.length === 2 ? `element ${at} (row ${Math.floor(at / shape[1])}, column ${at % shape[1]})` : `element ${at}`;
+  const place = `input '${tensor.name}': ${shape.length === 2 ? `element ${at} (row ${Math.floor(at / shape[1])}, column ${at % shape[1]})` : `element ${at}`}`;
   let why: string;
   if (typeof value === 'number' && !Number.isFinite(value) && rule.rejectNonFinite) why = 'which validation.reject_non_finite refuses';
   else if (value < rule.min) why = `below validation.min ${rule.min}`;
   else if (value > rule.max) why = `above validation.max ${rule.max}`;
   else why = `outside validation's [${rule.min}, ${rule.max}]`;
-  return `input '${tensor.name}': ${where} is ${String(value)}, ${why}`;
+  return new InferenceError('INVALID_ARGUMENT', `${place} is ${String(value)}, ${why}`, `${place} is a value ${why}`);
 }

@@ -21,7 +21,7 @@ const MAX_LOGGED_NAME = 256;
 /** The one log line per failed request: server faults at error, client and overload errors at warn. */
 export function logFailedRequest(log: Logger, rpc: string, model: string | undefined, error: InferenceError): void {
   const name = model !== undefined && model.length > MAX_LOGGED_NAME ? `${model.slice(0, MAX_LOGGED_NAME)}…` : model;
-  const entry = { rpc, model: name, code: error.code, reason: error.message };
+  const entry = { rpc, model: name, code: error.code, reason: error.logMessage };
   if (error.code === 'INTERNAL') log.error(entry, 'request failed');
   else if (error.code === 'RESOURCE_EXHAUSTED') logRefusal(log, entry);
   else log.warn(entry, 'request failed');
