@@ -13,6 +13,9 @@ export interface CallContext {
 }
 
 export function decodeInferRequest(wire: WireInferRequest, context: CallContext): InferRequest {
+  if (wire.malformed !== undefined) {
+    throw invalidArgument(`request: not a valid ModelInferRequest protobuf message (${wire.malformed}): expected the bytes of one encoded message`);
+  }
   if (!wire.model_name) throw invalidArgument('model_name is required');
   const params = wire.parameters;
   return {
