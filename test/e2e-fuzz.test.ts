@@ -58,6 +58,7 @@ describe('e2e: fuzzing over the wire', function () {
       expect(report.statuses.ModelInfer.OK ?? 0).to.be.greaterThan(0);
       expect(report.statuses.ModelStreamInfer.OK ?? 0).to.be.greaterThan(CASES / 10);
       expect(report.unreadableMessages).to.be.greaterThan(CASES / 10);
+      expect(report.refusedReadableMessages).to.be.greaterThan(CASES / 50);
       expect(report.streamReplies.served).to.be.greaterThan(0);
       expect(report.streamReplies.refused).to.be.greaterThan(0);
     });

@@ -60,6 +60,8 @@ export interface FuzzReport {
   /** Messages sent (unary and in streams) that protobufjs could not read, and readable ones served OK. */
   readonly unreadableMessages: number;
   readonly servedMessages: number;
+  /** Readable messages (protobuf) refused by validation: how deep the mutations reach. */
+  readonly refusedReadableMessages: number;
   /** Good requests checked between cases. */
   readonly goodChecks: number;
   readonly server: {
@@ -133,6 +135,7 @@ class Tally {
   readonly streamReplies = { served: 0, refused: 0 };
   unreadable = 0;
   served = 0;
+  refusedReadable = 0;
   goodChecks = 0;
   violationCount = 0;
   readonly violations: Violation[] = [];
@@ -158,7 +161,10 @@ function judge(c: Case, outcome: CallOutcome, tally: Tally): string | undefined 
   if (c.kind === 'unary') {
     const reading = read(c.messages[0]);
     if (reading.request === undefined) tally.unreadable++;
-    if (code !== status.OK) return checkRefusal(reading, code, outcome.message);
+    if (code !== status.OK) {
+      if (reading.request !== undefined) tally.refusedReadable++;
+      return checkRefusal(reading, code, outcome.message);
+    }
     if (outcome.messages.length !== 1) return `OK with ${outcome.messages.length} messages`;
     tally.served++;
     return checkServed(reading, decodeResponse(outcome.messages[0]));
@@ -173,6 +179,7 @@ function judge(c: Case, outcome: CallOutcome, tally: Tally): string | undefined 
       let problem: string | undefined;
       if (reply.error_message) {
         tally.streamReplies.refused++;
+        if (reading.request !== undefined) tally.refusedReadable++;
         if (reading.request === undefined && !NOT_PROTOBUF.test(reply.error_message)) problem = `unreadable bytes (${reading.error}) refused with '${reply.error_message}'`;
       } else {
         tally.streamReplies.served++;
@@ -277,6 +284,7 @@ export async function runCampaign(server: FuzzServer, options: FuzzOptions): Pro
     streamReplies: tally.streamReplies,
     unreadableMessages: tally.unreadable,
     servedMessages: tally.served,
+    refusedReadableMessages: tally.refusedReadable,
     goodChecks: tally.goodChecks,
     server: { alive, exit: server.exited(), afterWarmup, atEnd, errorLog: [...server.errors] },
     violationCount: tally.violationCount,
@@ -314,7 +322,7 @@ export function formatReport(report: FuzzReport): string {
     ...codes.map((c) => `${c.padEnd(20)}${String(report.statuses.ModelInfer[c] ?? 0).padStart(12)}${String(report.statuses.ModelStreamInfer[c] ?? 0).padStart(18)}`),
     '',
     `in-stream replies: ${report.streamReplies.served} served, ${report.streamReplies.refused} refused`,
-    `messages protobufjs cannot read: ${report.unreadableMessages}; readable messages served OK: ${report.servedMessages}; good requests checked: ${report.goodChecks}`,
+    `messages protobufjs cannot read: ${report.unreadableMessages}; readable ones refused: ${report.refusedReadableMessages}, served OK: ${report.servedMessages}; good requests checked: ${report.goodChecks}`,
     `server RSS ${mib(report.server.afterWarmup.rssBytes)} MiB after warm-up, ${report.server.atEnd ? mib(report.server.atEnd.rssBytes) : '-'} MiB at the end; ` +
       `open fds ${report.server.afterWarmup.openFds} -> ${report.server.atEnd?.openFds ?? '-'}; alive: ${report.server.alive}`,
     `server error log lines: ${report.server.errorLog.length}`,

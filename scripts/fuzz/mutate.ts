@@ -50,6 +50,13 @@ const aimed = (name: string, spans: (map: ReturnType<typeof mapFields>) => Span[
   },
 });
 
+/** Strings the server looks up: datatypes, model, tensor and parameter names, versions. */
+const DICTIONARY = [
+  'BOOL', 'UINT8', 'INT8', 'UINT16', 'INT16', 'UINT32', 'INT32', 'UINT64', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES', 'BF16',
+  'stock_scorer', 'type_echo', 'digit_cnn', 'features', 'score', 'standardized', 'in_bytes', 'out_fp32', 'in_bool',
+  'priority', 'timeout', '1', '0', '-1', '',
+].map((s) => Buffer.from(s));
+
 export const MUTATIONS: readonly Mutation[] = [
   {
     name: 'bit-flip',
@@ -97,6 +104,18 @@ export const MUTATIONS: readonly Mutation[] = [
     },
   },
   aimed('varint-value', (m) => m.values, (rng) => oddVarint(rng)),
+  // A string or bytes payload (its length rewritten to match) swapped for a dictionary word.
+  {
+    name: 'payload-swap',
+    apply: (bytes, rng) => {
+      const map = mapFields(bytes);
+      const payload = map.payloads.length > 0 ? pick(rng, map.payloads) : undefined;
+      const length = payload && map.lengths.find((l) => l.end === payload.start);
+      if (!payload || !length) return bytes;
+      const word = pick(rng, DICTIONARY);
+      return Buffer.concat([bytes.subarray(0, length.start), varint(word.length), word, bytes.subarray(payload.end)]);
+    },
+  },
   aimed('length-field', (m) => m.lengths, (rng, old) => {
     let length = 0;
     for (let i = 0; i < old.length; i++) length += (old[i] & 0x7f) * 2 ** (7 * i);
