@@ -7,6 +7,7 @@
  */
 import { expect } from 'chai';
 import { status } from '@grpc/grpc-js';
+import { gzipSync } from 'node:zlib';
 import { H2Channel, grpcFrame, type CallOutcome } from '../scripts/fuzz/h2-client';
 import { lenField, tag, varint, varintField, WIRE } from '../scripts/fuzz/proto-bytes';
 import {
@@ -144,6 +145,10 @@ const ACCEPTED: readonly { readonly name: string; readonly bytes: () => Buffer; 
   { name: 'an unknown field inside an input tensor', bytes: () => Buffer.concat([lenField(1, Buffer.from('stock_scorer')), lenField(5, Buffer.concat([lenField(1, Buffer.from('features')), lenField(2, Buffer.from('FP32')), varintField(3, 1), varintField(3, 8), varintField(9, 1)])), lenField(7, Buffer.alloc(32))]), outputs: 2 },
   { name: 'dims one varint each instead of packed', bytes: () => Buffer.concat([lenField(1, Buffer.from('stock_scorer')), lenField(5, Buffer.concat([lenField(1, Buffer.from('features')), lenField(2, Buffer.from('FP32')), varintField(3, 1), varintField(3, 8)])), lenField(7, Buffer.alloc(32))]), outputs: 2 },
   { name: 'an id of 1 MiB (echoed back)', bytes: scorer((r) => (r.id = 'i'.repeat(1 << 20))), outputs: 2 },
+  { name: 'input and output parameters of any type (ignored)', bytes: scorer((r) => {
+    r.inputs[0].parameters = { binary_data_size: { string_param: 'x' } };
+    r.outputs = [{ name: 'score', parameters: { binary_data: { double_param: -1 } } }];
+  }), outputs: 1 },
   { name: 'an unknown parameter (ignored)', bytes: scorer((r) => (r.parameters = { colour: { string_param: 'blue' } })), outputs: 2 },
   { name: 'typed contents, parameters and a requested output', bytes: () => encodeRequest(scorerTypedRequest(2)), outputs: 1 },
   { name: 'every datatype zero-sized ([1, 0] each, no data)', bytes: () => encodeRequest({ model_name: 'type_echo', inputs: ECHO_TYPES.map((d) => ({ name: echoInput(d), datatype: d, shape: [1, 0] })) }), outputs: 13 },
@@ -271,6 +276,19 @@ describe('e2e: malformed requests over the wire', function () {
       const answer = await channel.call(MODEL_INFER_PATH, Buffer.concat([grpcFrame(good()), grpcFrame(good())]), 20_000);
       expect(answer.status).to.equal(status.UNIMPLEMENTED);
       expect(answer.message).to.match(/second request message/);
+    });
+
+    it('answers compressed frames that do not decompress, or decompress past the limit, or use an unknown encoding, each with its status', async () => {
+      const gzip = { 'grpc-encoding': 'gzip' };
+      const garbage = await channel.call(MODEL_INFER_PATH, grpcFrame(Buffer.from('not gzip'), { compressed: true }), 20_000, gzip);
+      expect([garbage.status, garbage.message]).to.deep.equal([status.INTERNAL, 'Failed to decompress message']);
+      const bomb = await channel.call(MODEL_INFER_PATH, grpcFrame(gzipSync(Buffer.alloc(80 * 1024 * 1024)), { compressed: true }), 20_000, gzip);
+      expect(bomb.status).to.equal(status.RESOURCE_EXHAUSTED);
+      expect(bomb.message).to.match(/decompresses to a size larger than 67108864/);
+      const unknown = await channel.call(MODEL_STREAM_INFER_PATH, grpcFrame(good(), { compressed: true }), 20_000, { 'grpc-encoding': 'br' });
+      expect(unknown.status).to.equal(status.UNIMPLEMENTED);
+      expect(unknown.message).to.match(/unsupported encoding "br"/);
+      await expectGoodAnswer();
     });
 
     it('answers the complete messages of a stream whose last frame is cut short, and ends it', async () => {

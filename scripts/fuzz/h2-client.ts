@@ -51,8 +51,8 @@ export class H2Channel {
     return session;
   }
 
-  /** Sends `body` (already framed, one or several messages) on a new stream and waits for its end. */
-  call(path: string, body: Buffer, deadlineMs: number): Promise<CallOutcome> {
+  /** Sends `body` (already framed, one or several messages) on a new stream, with `headers` added, and waits for its end. */
+  call(path: string, body: Buffer, deadlineMs: number, headers: http2.OutgoingHttpHeaders = {}): Promise<CallOutcome> {
     return new Promise((resolve) => {
       let settled = false;
       const chunks: Buffer[] = [];
@@ -65,7 +65,7 @@ export class H2Channel {
         if (!req.destroyed) req.close(http2.constants.NGHTTP2_CANCEL);
         resolve(outcome);
       };
-      const req = this.open().request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+      const req = this.open().request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...headers });
       const timer = setTimeout(() => finish({ status: 'hang', message: '', messages: unframe(Buffer.concat(chunks)), detail: `no end within ${deadlineMs} ms` }), deadlineMs);
       req.on('response', (h) => (head = h));
       req.on('trailers', (t) => (trailers = t));
