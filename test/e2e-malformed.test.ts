@@ -97,6 +97,8 @@ const ROWS: readonly Row[] = [
   { name: 'dims whose product passes 2^53', bytes: scorer((r) => (r.inputs[0].shape = ['134217728', '134217729'])), code: status.INVALID_ARGUMENT, message: /input 'features': shape .* elements: expected at most/ },
   { name: 'dims whose product overflows int64 after a 1', bytes: echo((r) => (r.inputs[at('FP64')].shape = [1, '3037000500', '3037000500'])), code: status.INVALID_ARGUMENT, message: /input 'in_fp64': shape .* elements: expected at most/ },
   { name: 'the last of 40 empty inputs named as the first', bytes: () => encodeRequest({ model_name: 'stock_scorer', inputs: Array.from({ length: 40 }, (_, i) => ({ name: `x${i % 39}`, datatype: 'FP32', shape: [0] })) }), code: status.INVALID_ARGUMENT, message: /input 'x0': appears more than once/ },
+  { name: '4,097 empty inputs', bytes: () => encodeRequest({ model_name: 'stock_scorer', inputs: Array.from({ length: 4097 }, (_, i) => ({ name: `i${i}`, datatype: 'FP32', shape: [0] })) }), code: status.INVALID_ARGUMENT, message: /inputs: 4097 tensors: expected at most 4096/ },
+  { name: '4,097 requested outputs', bytes: scorer((r) => (r.outputs = Array.from({ length: 4097 }, () => ({ name: 'score' })))), code: status.INVALID_ARGUMENT, message: /outputs: 4097 requested: expected at most 4096/ },
   { name: 'fewer raw_input_contents than inputs', bytes: echo((r) => r.raw_input_contents!.pop()), code: status.INVALID_ARGUMENT, message: /input 'in_bytes': has no raw_input_contents entry/ },
   { name: 'typed contents with two fields set', bytes: scorer((r) => {
     r.raw_input_contents = undefined;
@@ -225,31 +227,6 @@ describe('e2e: malformed requests over the wire', function () {
           expect(reply.infer_response?.outputs?.length).to.be.greaterThan(0);
         }
       });
-    });
-  });
-
-  describe('many inputs', () => {
-    /** The quickest of three answers to `count` uniquely named empty inputs, in ms. */
-    async function fastestRefusal(count: number): Promise<number> {
-      const bytes = encodeRequest({ model_name: 'stock_scorer', inputs: Array.from({ length: count }, (_, i) => ({ name: `i${i}`, datatype: 'FP32', shape: [0] })) });
-      let fastest = Infinity;
-      for (let run = 0; run < 3; run++) {
-        const started = performance.now();
-        const answer = await unary(bytes);
-        fastest = Math.min(fastest, performance.now() - started);
-        expect(answer.status).to.equal(status.INVALID_ARGUMENT);
-        expect(answer.message).to.match(/unexpected input 'i0' for model 'stock_scorer'/);
-      }
-      return fastest;
-    }
-
-    it('refuses 16 times as many inputs in well under 16 x 16 times as long: duplicate names are not found by a quadratic scan', async function () {
-      this.timeout(120_000);
-      const small = await fastestRefusal(2_000);
-      const large = await fastestRefusal(32_000);
-      // Linear work takes about 16x (less, with the call's fixed cost); the quadratic scan took over 100x.
-      expect(large, `2,000 inputs: ${small.toFixed(1)} ms, 32,000: ${large.toFixed(1)} ms`).to.be.below(64 * small);
-      await expectGoodAnswer();
     });
   });
 
