@@ -123,12 +123,13 @@ describe('ModelInfer wire codec', () => {
       expect(request.model_name).to.equal('m');
     });
 
-    it('leaves malformed bytes to the library: the same error, or the same lenient result', () => {
+    it('leaves malformed bytes to the library: its error as `malformed`, or the same lenient result', () => {
       const bytes = infer.requestSerialize({ model_name: 'stock_scorer', raw_input_contents: [f32(1, 2, 3)] });
       const odd = [bytes.subarray(0, bytes.length - 3), Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x7f]), Buffer.from([0x00]), Buffer.from([0x00, 0x00])];
       const outcome = (decode: () => unknown): unknown => {
         try {
-          return dimsAsNumbers(decode() as WireInferRequest);
+          const request = decode() as WireInferRequest;
+          return request.malformed === undefined ? dimsAsNumbers(request) : `throws ${request.malformed}`;
         } catch (err) {
           return `throws ${(err as Error).message}`;
         }

@@ -87,13 +87,18 @@ class Reader {
 
 /**
  * @param fallback the library decoder, for every message outside the fast path.
+ * @returns the request, or `{ malformed: reason }` when the library cannot read the bytes either.
  */
 export function decodeModelInferRequest(buf: Buffer, fallback: (buf: Buffer) => WireInferRequest): WireInferRequest {
   try {
     return readRequest(new Reader(buf, 0, buf.length));
   } catch (err) {
-    if (err === FALLBACK) return fallback(buf);
-    throw err;
+    if (err !== FALLBACK) throw err;
+  }
+  try {
+    return fallback(buf);
+  } catch (err) {
+    return { malformed: err instanceof Error ? err.message : String(err) };
   }
 }
 

@@ -12,7 +12,11 @@ export function inferenceServiceDefinition(): ServiceDefinition {
   const service = loadInferenceService();
   const withCodec = <Res>(name: string, encode: (response: Res) => Buffer): MethodDefinition<WireInferRequest, Res> => {
     const method = service[name] as MethodDefinition<WireInferRequest, Res>;
-    const libraryDecode = method.requestDeserialize;
+    // protobufjs reads a Buffer with a reader whose string() stops at the end of the message when
+    // the length runs past it, so a message cut inside a string field decoded without error; its
+    // reader for a plain Uint8Array refuses it. Its bytes fields are then Uint8Arrays, as typed.
+    const libraryDecode = (bytes: Buffer): WireInferRequest =>
+      method.requestDeserialize(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Buffer);
     return { ...method, requestDeserialize: (bytes) => decodeModelInferRequest(bytes, libraryDecode), responseSerialize: encode };
   };
   return {

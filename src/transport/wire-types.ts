@@ -22,6 +22,12 @@ export interface WireInferRequest {
   readonly inputs?: WireInputTensor[];
   readonly outputs?: { readonly name?: string }[];
   readonly raw_input_contents?: Uint8Array[];
+  /**
+   * Set, with the protobuf reader's reason, in place of every field when the bytes are not a
+   * ModelInferRequest: a throw from a deserializer would reach the client as INTERNAL
+   * 'Error deserializing request', a server fault, and end a whole stream.
+   */
+  readonly malformed?: string;
 }
 
 export interface ModelRef {
