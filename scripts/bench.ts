@@ -3,7 +3,7 @@
  *
  *   npm run bench -- [--duration 8] [--warmup 2] [--concurrency 1,8,64] [--out bench-report.json]
  *                    [--modes unary,stream] [--batching on,off] [--queue-delay-us 0] [--channels 1] [--deadline-ms 20000]
- *                    [--rounds 3] [--no-ghz] [--profile [--profile-dir /tmp/prof]] [--soak MINUTES]
+ *                    [--rounds 3] [--generator ghz|node] [--profile [--profile-dir /tmp/prof]] [--soak MINUTES]
  *                    [--client-calls 6000] [--no-client-overhead] [--validate]
  *
  * Each server runs as a child process (dist/src/main.js on a temporary repository holding only
@@ -43,7 +43,7 @@ import { measureHandoff, type HandoffCost } from './bench/worker-handoff';
 import { probe, type ProbeResult } from './bench/probe';
 import { Progress } from './bench/progress';
 import { REPO_ROOT, serializedInferRequest } from './bench/protocol';
-import { formatClientOverhead, formatHandoff, formatOrt, formatRulesCost, formatScenarios, formatSoak, formatVerdicts, machineInfo, type BenchReport } from './bench/report';
+import { formatClientOverhead, formatDelaySweep, formatHandoff, formatOrt, formatRulesCost, formatScenarios, formatSoak, formatVerdicts, machineInfo, type BenchReport } from './bench/report';
 import { scenarioLabel, type ScenarioResult, type ScenarioSpec } from './bench/scenario';
 import { runScenario, type RunSettings } from './bench/scenario-runner';
 import { combineRounds } from './bench/rounds';
@@ -63,7 +63,8 @@ interface BenchOptions {
   readonly deadlineMs: number;
   readonly out: string;
   readonly soakMinutes: number | undefined;
-  readonly useGhz: boolean;
+  /** undefined: ghz when it can be found, else the Node generator. */
+  readonly generator: 'ghz' | 'node' | undefined;
   readonly profileDir: string | undefined;
   readonly ortSeconds: number;
   readonly retries: number;
@@ -72,6 +73,8 @@ interface BenchOptions {
   readonly clientCalls: number;
   /** Server scenarios also on a server that checks input rules and keeps per-column statistics. */
   readonly validate: boolean;
+  /** Queue delays (µs) measured at c=1 and c=8, unary, on a batching server each; empty: none. */
+  readonly delaySweepUs: readonly number[];
 }
 
 const USAGE = `usage: node dist/scripts/bench.js [options]
@@ -91,12 +94,15 @@ const USAGE = `usage: node dist/scripts/bench.js [options]
   --other-cpu-limit PCT     share of one core (default 25)
   --out PATH                JSON report (default bench-report.json)
   --soak MINUTES            run only the soak: c=64 unary, batching on, RSS every ${SOAK_SAMPLE_SECONDS} s
-  --no-ghz                  use the Node load generator even when ghz is on PATH
+  --generator ghz|node      unary load from ghz (../shared/clients/bin/ghz, then PATH) or from the Node
+                            generator (default: ghz when it is found); streams always use the Node one
   --profile                 run the server children under node --cpu-prof and summarize
   --profile-dir DIR         where the .cpuprofile files go (default /tmp/prof)
   --client-calls N          InferenceClient vs raw grpc-js calls against the bare server, per side and
                             concurrency (c=1, c=16), over 6 interleaved rounds (default 6000)
   --no-client-overhead      skip that section
+  --delay-sweep LIST        queue delays in us measured at c=1 and c=8, unary, batching on, one server each
+                            (default 0,100,200,500,2000; none: skip)
   --validate                measure each server scenario also, back to back, on a server that checks config.json
                             input rules (reject_non_finite, min, max) and keeps statistics of stock_scorer's 8 columns`;
 
@@ -128,12 +134,13 @@ function readOptions(argv: string[]): BenchOptions {
       'other-cpu-limit': { type: 'string', default: '25' },
       out: { type: 'string', default: 'bench-report.json' },
       soak: { type: 'string' },
-      'no-ghz': { type: 'boolean', default: false },
+      generator: { type: 'string' },
       profile: { type: 'boolean', default: false },
       'profile-dir': { type: 'string', default: '/tmp/prof' },
       'client-calls': { type: 'string', default: '6000' },
       'no-client-overhead': { type: 'boolean', default: false },
       validate: { type: 'boolean', default: false },
+      'delay-sweep': { type: 'string', default: '0,100,200,500,2000' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -168,10 +175,11 @@ function readOptions(argv: string[]): BenchOptions {
     otherCpuLimitPct: number('other-cpu-limit', values['other-cpu-limit'], 0),
     out: values.out,
     soakMinutes: values.soak === undefined ? undefined : number('soak', values.soak, 0.5),
-    useGhz: !values['no-ghz'],
+    generator: values.generator === undefined ? undefined : (list('generator', values.generator, ['ghz', 'node'])[0] as 'ghz' | 'node'),
     profileDir: values.profile ? values['profile-dir'] : undefined,
     clientCalls: values['no-client-overhead'] ? 0 : number('client-calls', values['client-calls'], 0, true),
     validate: values.validate,
+    delaySweepUs: values['delay-sweep'] === 'none' ? [] : [...new Set(values['delay-sweep'].split(',').map((d) => number('delay-sweep', d.trim(), 0, true)))].sort((a, b) => a - b),
   };
 }
 
@@ -183,6 +191,9 @@ interface ServerGroup {
   readonly inputRules: boolean;
   readonly scenarios: ScenarioSpec[];
 }
+
+/** The delay sweep's concurrencies: a lone caller, and a few that may share a batch. */
+const DELAY_SWEEP_CONCURRENCY = [1, 8];
 
 /** One group per child server: bare grpc-js, the server without batching, with batching (one per queue delay), each also with input rules (--validate). */
 function planGroups(options: BenchOptions): ServerGroup[] {
@@ -200,7 +211,19 @@ function planGroups(options: BenchOptions): ServerGroup[] {
       }
     }
   }
-  for (const mode of options.modes) for (const concurrency of options.concurrency) groups[0].scenarios.push({ target: 'bare', mode, concurrency, batching: undefined });
+  for (const queueDelayUs of options.delaySweepUs) {
+    const batching = { enabled: true, queueDelayUs };
+    const group = groupFor(batching, false);
+    for (const concurrency of DELAY_SWEEP_CONCURRENCY) {
+      const known = group.scenarios.some((sc) => sc.mode === 'unary' && sc.concurrency === concurrency);
+      if (!known) group.scenarios.push({ target: 'server', mode: 'unary', concurrency, batching, inputRules: false });
+    }
+  }
+  const bare = (mode: Mode, concurrency: number): void => {
+    if (!groups[0].scenarios.some((sc) => sc.mode === mode && sc.concurrency === concurrency)) groups[0].scenarios.push({ target: 'bare', mode, concurrency, batching: undefined });
+  };
+  for (const mode of options.modes) for (const concurrency of options.concurrency) bare(mode, concurrency);
+  if (options.delaySweepUs.length > 0) for (const concurrency of DELAY_SWEEP_CONCURRENCY) bare('unary', concurrency);
   return groups;
 }
 
@@ -326,6 +349,7 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
     formatScenarios(results),
     '',
     ...(options.validate ? ['input rules (--validate), each against the same server without them in the same round:', ...formatRulesCost(results), ''] : []),
+    ...(options.delaySweepUs.length > 0 ? ['queue delay sweep (unary, batching on; extra = p50 - p50 at delay 0 - the delay):', formatDelaySweep(results, options.delaySweepUs), ''] : []),
     formatOrt(ort),
     '',
     formatHandoff(handoff),
@@ -403,7 +427,8 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const serverEntry = path.join(REPO_ROOT, 'dist', 'src', 'main.js');
   if (!fs.existsSync(serverEntry)) throw new UsageError(`${serverEntry} is missing: build first (npx tsc -p .)`);
-  const ghzBin = options.useGhz ? findGhz() : undefined;
+  const ghzBin = options.generator === 'node' ? undefined : findGhz(REPO_ROOT);
+  if (options.generator === 'ghz' && !ghzBin) throw new UsageError('--generator ghz: no ghz in ../shared/clients/bin or on PATH');
   const request = serializedInferRequest();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
   try {

@@ -107,6 +107,12 @@ const KEYS: readonly KeyCase[] = [
     fromFlag: { value: 'false', expected: false },
   },
   {
+    key: 'grpc.channelz', env: 'GRPC_CHANNELZ', flag: '--grpc-channelz', get: (c) => c.grpc.channelz,
+    file: { value: true, expected: true },
+    fromEnv: { value: '1', expected: true },
+    fromFlag: { value: 'true', expected: true },
+  },
+  {
     key: 'admin.rpcs', env: 'ADMIN_RPCS', flag: '--admin-rpcs', get: (c) => c.admin.enabled,
     file: { value: 'off', expected: false },
     fromEnv: { value: 'on', expected: true },

@@ -1,6 +1,7 @@
 /**
  * Child entry (dist/scripts/bench/bare-server.js): the transport ceiling. A bare grpc-js
- * server with the real server's proto, proto-loader options and message limits, whose
+ * server with the real server's proto, proto-loader options, grpc-js options (from the same
+ * settings and environment, option for option) and listening socket, whose
  * ModelInfer answers a precomputed ModelInferResponse the size of the real one, and whose
  * ModelStreamInfer answers each message the same way, with no inference in between.
  * Reads GRPC_HOST / GRPC_PORT and logs {"msg":"server started","grpc":"host:port"} like the server.
@@ -11,18 +12,18 @@
  */
 import { Worker } from 'node:worker_threads';
 import { Server, ServerCredentials, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
+import { loadConfig } from '../../src/config/load';
+import { createLogger } from '../../src/observability/logger';
+import { listenWithConnectionLimit } from '../../src/transport/connection-limit';
 import { loadInferenceService } from '../../src/transport/protos';
+import { serverOptions } from '../../src/transport/server';
 import { bareInferResponse } from './protocol';
-
-const MAX_MESSAGE_BYTES = 64 * 1024 * 1024; // the server's default grpc.max_message_bytes
 
 const response = bareInferResponse();
 const streamResponse = { infer_response: response };
 
-const server = new Server({
-  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-});
+const { grpc: options } = loadConfig([], process.env);
+const server = new Server(serverOptions(options));
 /** Holds calls while one no-op worker round trip is in flight, then answers them all. */
 function deferredAnswers(): (callback: sendUnaryData<object>) => void {
   const worker = new Worker("require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage(m));", { eval: true });
@@ -56,14 +57,17 @@ server.addService(loadInferenceService(), {
   },
 });
 
-const host = process.env.GRPC_HOST ?? '127.0.0.1';
-server.bindAsync(`${host}:${process.env.GRPC_PORT ?? '0'}`, ServerCredentials.createInsecure(), (err, port) => {
-  if (err) {
+listenWithConnectionLimit(
+  server,
+  { host: options.host, port: options.port, maxConnections: options.maxConnections, credentials: ServerCredentials.createInsecure(), secure: false },
+  createLogger('silent'),
+).then(
+  ({ port }) => process.stdout.write(`${JSON.stringify({ msg: 'server started', grpc: `${options.host}:${port}`, ready: true })}\n`),
+  (err: Error) => {
     process.stderr.write(`bare server: ${err.message}\n`);
     process.exit(1);
-  }
-  process.stdout.write(`${JSON.stringify({ msg: 'server started', grpc: `${host}:${port}`, ready: true })}\n`);
-});
+  },
+);
 
 const stop = (): void => server.tryShutdown(() => process.exit(0));
 process.once('SIGTERM', stop);

@@ -1,5 +1,5 @@
 /**
- * The unary scenarios through ghz (https://ghz.sh) when it is on PATH: same proto, the same
+ * The unary scenarios through ghz (https://ghz.sh) when it is found: same proto, the same
  * pre-serialized request as a binary file, one connection, JSON report parsed into a LoadWindow.
  */
 import { execFile } from 'node:child_process';
@@ -9,8 +9,10 @@ import type { LoadWindow } from './load-result';
 import { PROTO_DIR } from '../../src/transport/protos';
 import { SERVICE_NAME } from './protocol';
 
-export function findGhz(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+/** The shared clients folder beside the repository first (the tools users point at us), then PATH. */
+export function findGhz(repoRoot: string): string | undefined {
+  const dirs = [path.join(repoRoot, '..', 'shared', 'clients', 'bin'), ...(process.env.PATH ?? '').split(path.delimiter)];
+  for (const dir of dirs) {
     if (!dir) continue;
     const candidate = path.join(dir, 'ghz');
     try {

@@ -98,6 +98,29 @@ export function formatRulesCost(results: readonly ScenarioResult[]): string[] {
   return lines;
 }
 
+/** p50 by queue delay at c=1 and c=8 (unary, batching on), against delay 0 and the bare server. */
+export function formatDelaySweep(results: readonly ScenarioResult[], delaysUs: readonly number[]): string {
+  const find = (delayUs: number | undefined, concurrency: number): ScenarioResult | undefined =>
+    results.find((r) =>
+      r.spec.mode === 'unary' && r.spec.concurrency === concurrency && !r.spec.inputRules &&
+      (delayUs === undefined ? r.spec.target === 'bare' : r.spec.target === 'server' && r.spec.batching?.enabled === true && r.spec.batching.queueDelayUs === delayUs),
+    );
+  const header = ['delay us', 'c=1 p50 ms', 'c=1 extra ms', 'c=8 p50 ms', 'c=8 extra ms', 'c=8 batch'];
+  const rows = delaysUs.map((delayUs) => {
+    const cells = [String(delayUs)];
+    for (const concurrency of [1, 8]) {
+      const r = find(delayUs, concurrency);
+      const zero = find(0, concurrency);
+      cells.push(num(r?.load.p50Ms ?? NaN, 3), num(r && zero ? r.load.p50Ms - zero.load.p50Ms - delayUs / 1000 : NaN, 3));
+    }
+    cells.push(num(find(delayUs, 8)?.meanBatch ?? NaN, 2));
+    return cells;
+  });
+  const bare = [1, 8].map((c) => num(find(undefined, c)?.load.p50Ms ?? NaN, 3));
+  rows.push(['bare grpc-js', bare[0], '', bare[1], '', '']);
+  return table(header, rows);
+}
+
 export function formatOrt(ceilings: readonly OrtCeiling[]): string {
   const header = ['ORT in-process batch', 'runs/s', 'rows/s', 'p50 ms', 'p99 ms', 'cpu us/run', 'cpu us/row'];
   const rows = ceilings.map((c) => [

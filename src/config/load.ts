@@ -36,6 +36,7 @@ export interface ServerConfig {
     readonly maxConnectionAgeGraceMs: number;
     readonly streamMaxInFlight: number;
     readonly reflection: boolean;
+    readonly channelz: boolean;
     /** undefined: plaintext. */
     readonly tls: TlsConfig | undefined;
   };
@@ -87,6 +88,7 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
       maxConnectionAgeGraceMs: config.get('grpc.max_connection_age_grace_ms'),
       streamMaxInFlight: config.get('grpc.stream_max_in_flight'),
       reflection: config.get('grpc.reflection'),
+      channelz: config.get('grpc.channelz'),
       tls: tlsConfig(config),
     },
     admin: {

@@ -1,4 +1,4 @@
-import { Server, type ServerOptions, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { getChannelzHandlers, getChannelzServiceDefinition, Server, type ServerOptions, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { AdminConfig, TlsConfig } from '../config/load';
 import type { InferenceService } from '../dataplane/inference-service';
@@ -44,17 +44,22 @@ export interface GrpcOptions {
   readonly maxConnectionAgeGraceMs: number;
   readonly streamMaxInFlight: number;
   readonly reflection: boolean;
+  readonly channelz: boolean;
   readonly tls: TlsConfig | undefined;
 }
 
-/** grpc-js reads an absent option as "never"; a 0 it would take literally (a connection age of 0 closes at once). */
-function serverOptions(options: GrpcOptions): ServerOptions {
+/**
+ * grpc-js reads an absent option as "never"; a 0 it would take literally (a connection age of 0
+ * closes at once). Exported for the benchmark's bare grpc-js ceiling, configured option for option.
+ */
+export function serverOptions(options: GrpcOptions): ServerOptions {
   const unlessZero = (key: string, value: number): ServerOptions => (value > 0 ? { [key]: value } : {});
   return {
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': options.maxMessageBytes,
     'grpc.max_concurrent_streams': options.maxConcurrentStreams,
     'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
+    'grpc.enable_channelz': options.channelz ? 1 : 0,
     ...unlessZero('grpc.keepalive_time_ms', options.keepaliveTimeMs),
     ...unlessZero('grpc.max_connection_idle_ms', options.maxConnectionIdleMs),
     ...unlessZero('grpc.max_connection_age_ms', options.maxConnectionAgeMs),
@@ -84,6 +89,8 @@ export async function startGrpcServer(
     const server = new Server(serverOptions(options));
     addHealth(server, health, openCalls);
     if (options.reflection) addReflection(server);
+    // With the bookkeeping on, serve it too: channelz tools ask the server itself.
+    if (options.channelz) server.addService(getChannelzServiceDefinition(), getChannelzHandlers());
     return server;
   };
 
