@@ -1,6 +1,6 @@
 import { getChannelzHandlers, getChannelzServiceDefinition, Server, type ServerOptions, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import type { AdminConfig, TlsConfig } from '../config/load';
+import type { AdminConfig, ServerConfig } from '../config/load';
 import type { InferenceService } from '../dataplane/inference-service';
 import type { RolloutAdmin } from '../dataplane/rollout-admin';
 import type { Readiness } from '../health/readiness';
@@ -29,24 +29,8 @@ export interface GrpcServer {
 /** Past this, a graceful close stops waiting for clients and cuts their connections. */
 const FORCE_CLOSE_MS = 5000;
 
-export interface GrpcOptions {
-  readonly host: string;
-  readonly port: number;
-  readonly maxMessageBytes: number;
-  readonly maxConcurrentStreams: number;
-  readonly maxConnections: number;
-  /** 0: no server pings. */
-  readonly keepaliveTimeMs: number;
-  readonly keepaliveTimeoutMs: number;
-  /** This and the two below: 0 means never. */
-  readonly maxConnectionIdleMs: number;
-  readonly maxConnectionAgeMs: number;
-  readonly maxConnectionAgeGraceMs: number;
-  readonly streamMaxInFlight: number;
-  readonly reflection: boolean;
-  readonly channelz: boolean;
-  readonly tls: TlsConfig | undefined;
-}
+/** The gRPC listener's settings, as configured (config/load.ts). */
+export type GrpcOptions = ServerConfig['grpc'];
 
 /**
  * grpc-js reads an absent option as "never"; a 0 it would take literally (a connection age of 0

@@ -4,6 +4,7 @@
  * comes back is the one the server chose to send.
  */
 import * as http2 from 'node:http2';
+import { grpcFrame, unframe } from '../../scripts/fuzz/h2-client';
 
 export interface RawGrpcAnswer {
   /** grpc-status from the trailers (or from the headers of a trailers-only answer). */
@@ -12,24 +13,6 @@ export interface RawGrpcAnswer {
   readonly message: string;
   /** Every length-prefixed message of the body, without its 5-byte prefix. */
   readonly messages: Buffer[];
-}
-
-/** The gRPC framing of one uncompressed message: flag 0, 4-byte big-endian length, the bytes. */
-export function grpcFrame(message: Uint8Array): Buffer {
-  const prefix = Buffer.alloc(5);
-  prefix.writeUInt8(0, 0);
-  prefix.writeUInt32BE(message.byteLength, 1);
-  return Buffer.concat([prefix, message]);
-}
-
-function unframe(body: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  for (let at = 0; at + 5 <= body.length; ) {
-    const length = body.readUInt32BE(at + 1);
-    out.push(body.subarray(at + 5, at + 5 + length));
-    at += 5 + length;
-  }
-  return out;
 }
 
 /**
