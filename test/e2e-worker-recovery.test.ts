@@ -192,7 +192,7 @@ describe('e2e: a session worker that dies is replaced', function () {
     // Cancelling ends the call with an error event; without a listener that would be thrown.
     watch.on('error', () => undefined);
     await waitFor('the first status of Watch', () => watched.length, (n) => n > 0);
-    await workers.evaluate(dead.thread.threadId, onFirstResult('process.exit(3)'));
+    await workers.evaluate(dead.thread!.threadId, onFirstResult('process.exit(3)'));
     // max_batch_size 1 and two instances: two runs start at once and four requests queue behind them.
     const seeds = [1, 2, 3, 4, 5, 6];
     const outcomes = seeds.map((seed) => slow('pair', seed));
@@ -225,7 +225,7 @@ describe('e2e: a session worker that dies is replaced', function () {
   });
 
   it('a worker that throws an uncaught exception fails the request it held; those queued behind it run on the replacement', async () => {
-    await workers.evaluate(version('single').pool.instances[0].thread.threadId, onFirstResult("setImmediate(() => { throw new Error('injected fault'); })"));
+    await workers.evaluate(version('single').pool.instances[0].thread!.threadId, onFirstResult("setImmediate(() => { throw new Error('injected fault'); })"));
     // One instance: the first request runs, the other two queue behind it during its run.
     const [held, ...queued] = await Promise.all([slow('single', 1), slow('single', 2), slow('single', 3)]);
     expect(status[held.code], held.details).to.equal('UNAVAILABLE');
@@ -239,7 +239,7 @@ describe('e2e: a session worker that dies is replaced', function () {
   it('an idle worker killed with terminate() leaves the idle list at once and is replaced', async () => {
     const pool = version('single').pool;
     const killed = pool.instances[0];
-    await killed.thread.terminate();
+    await killed.thread!.terminate();
     expect(pool.acquire(), 'no idle instance while the only one is replaced').to.equal(undefined);
     await expectRefused('single');
     await untilReady('single');
@@ -251,7 +251,7 @@ describe('e2e: a session worker that dies is replaced', function () {
   it('a replacement that cannot load is retried after growing waits, and the version stays unready until one loads', async () => {
     const file = path.join(repo, 'reloaded', '1', 'model.onnx');
     fs.renameSync(file, `${file}.away`);
-    await version('reloaded').pool.instances[0].thread.terminate();
+    await version('reloaded').pool.instances[0].thread!.terminate();
     const [first, second] = await waitFor('two failed starts', () => failedStartsOf('reloaded'), (lines) => lines.length >= 2);
     await expectRefused('reloaded');
     fs.renameSync(`${file}.away`, file);
@@ -272,7 +272,7 @@ describe('e2e: a session worker that dies is replaced', function () {
   it("a replacement runs the version's model_warmup before it serves: one whose warm-up fails is retried", async () => {
     const file = warmupFile(repo, 'rewarmed');
     fs.renameSync(file, `${file}.away`);
-    await version('rewarmed').pool.instances[0].thread.terminate();
+    await version('rewarmed').pool.instances[0].thread!.terminate();
     const [failed] = await waitFor('a failed start', () => failedStartsOf('rewarmed'), (lines) => lines.length >= 1);
     expect(failed.err).to.contain('x.bin');
     await expectRefused('rewarmed');
@@ -285,7 +285,7 @@ describe('e2e: a session worker that dies is replaced', function () {
     const closing = version('closing');
     const killed = closing.pool.instances[0];
     const before = workers.started.length;
-    await killed.thread.terminate();
+    await killed.thread!.terminate();
     const [replacement] = await waitFor('the replacement worker', () => workers.started.slice(before), (ids) => ids.length > 0);
     expect(closing.ready, 'the replacement has not finished its warm-up').to.equal(false);
     await closing.unload();
@@ -299,7 +299,7 @@ describe('e2e: a session worker that dies is replaced', function () {
 
   it('unloading a version while it runs answers the running requests, then stops its workers without treating that as a death', async () => {
     const pair = version('pair');
-    const threads = pair.pool.instances.map((i) => i.thread.threadId);
+    const threads = pair.pool.instances.map((i) => i.thread!.threadId);
     const before = await statistics(t.client, 'pair');
     const running = [slow('pair', 1), slow('pair', 2)];
     await waitFor('both instances running', async () => (await statistics(t.client, 'pair')).queue.count - before.queue.count, (started) => started === 2);

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { asInferenceError, InferenceError } from '../errors';
 import type { DynamicBatching, ModelConfig, QueuePolicy } from '../repository/model-config';
 import type { InstancePool } from '../runtime/instance-pool';
-import type { ModelInstance } from '../runtime/model-instance';
+import type { Instance } from '../runtime/model-instance';
 import type { ModelStatistics } from '../observability/model-statistics';
 import type { Tensor } from '../tensor/tensor';
 import { candidateBatch, chooseBatch, type BatchChoice, type BatchLimits } from './batch-former';
@@ -101,7 +101,7 @@ export class Scheduler {
     }
   }
 
-  private async execute(instance: ModelInstance, batch: BatchChoice): Promise<void> {
+  private async execute(instance: Instance, batch: BatchChoice): Promise<void> {
     const seq = this.nextBatch++;
     const { entries } = batch;
     const jobs: InferenceJob[] = [];

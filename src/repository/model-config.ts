@@ -6,6 +6,7 @@
 import { fromConfigType, type DataType } from '../tensor/datatype';
 import { isObject, nonNegativeInt, positiveInt, type Fail, type Json } from './config-json';
 import { parseInputStatistics, parseInputValidation, type InputStatistics, type InputValidation } from './input-rules-config';
+import { parseEventLoop, type EventLoopConfig } from './event-loop-config';
 import { parseModelWarmup, type WarmupSample } from './warmup-config';
 
 export interface TensorSpec {
@@ -57,6 +58,8 @@ export interface ModelConfig {
   readonly dynamicBatching: DynamicBatching | undefined;
   /** Triton's model_warmup samples; empty: the automatic, best-effort warm-up. */
   readonly warmup: readonly WarmupSample[];
+  /** Absent: the sessions run on worker threads (event-loop-config.ts). */
+  readonly eventLoop?: EventLoopConfig;
 }
 
 export class ModelConfigError extends Error {
@@ -121,6 +124,7 @@ export function parseModelConfig(model: string, json: unknown, defaultMaxQueueSi
     instanceCount,
     dynamicBatching: c.dynamic_batching === undefined ? undefined : parseDynamicBatching(c.dynamic_batching, defaultMaxQueueSize, fail),
     warmup: parseModelWarmup(c.model_warmup, fail),
+    eventLoop: parseEventLoop(c.parameters, instanceCount, fail),
   };
 }
 

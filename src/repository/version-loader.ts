@@ -42,7 +42,7 @@ export class VersionLoader {
       providers: runtime.executionProviders,
       intraOpThreads: runtime.intraOpThreads,
       graphOptimizationLevel: runtime.graphOptimizationLevel,
-    });
+    }, partial.eventLoop && { limitNs: partial.eventLoop.limitUs * 1000 });
     try {
       const { session } = pool;
       for (const failure of session.failures) {
@@ -57,7 +57,7 @@ export class VersionLoader {
       const loaded = new ModelVersion(name, version, config, pool, this.defaultQueuePolicy, this.onChange);
       loaded.state = 'READY';
       this.log.info(
-        { model: name, version, provider: session.provider, instances: pool.size, max_batch_size: config.maxBatchSize, dynamic_batching: config.dynamicBatching !== undefined, warmup_samples: config.warmup.map((w) => w.name), ms: Math.round(performance.now() - started) },
+        { model: name, version, provider: session.provider, instances: pool.size, on_event_loop: pool.instances[0].thread === undefined, max_batch_size: config.maxBatchSize, dynamic_batching: config.dynamicBatching !== undefined, warmup_samples: config.warmup.map((w) => w.name), ms: Math.round(performance.now() - started) },
         'model version ready',
       );
       return loaded;

@@ -5,7 +5,7 @@
  */
 import { mergeInputs } from '../batching/merge';
 import type { Logger } from '../observability/logger';
-import type { ModelInstance } from '../runtime/model-instance';
+import type { Instance } from '../runtime/model-instance';
 import type { Tensor } from '../tensor/tensor';
 import type { ModelConfig } from './model-config';
 import { automaticWarmupInputs, sampleInputs } from './warmup-inputs';
@@ -18,7 +18,7 @@ interface PreparedSample {
 }
 
 /** The one thing warm-up needs of an instance. */
-export type WarmupTarget = Pick<ModelInstance, 'run'>;
+export type WarmupTarget = Pick<Instance, 'run'>;
 
 export async function warmUp(config: ModelConfig, modelDir: string, instances: readonly WarmupTarget[], log: Logger, version: number): Promise<void> {
   const batched = config.maxBatchSize > 0;

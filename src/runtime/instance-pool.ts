@@ -1,8 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../observability/logger';
+import { EventLoopInstance } from './event-loop-instance';
 import { InstanceSupervisor } from './instance-supervisor';
-import { ModelInstance, type InstanceDeath, type LoadedSession } from './model-instance';
+import { ModelInstance, type Instance, type InstanceDeath, type LoadedSession } from './model-instance';
 import type { SessionWorkerData } from './worker-protocol';
+
+/** A model that runs on the event loop until one run takes longer than `limitNs`. */
+export interface EventLoopOption {
+  readonly limitNs: number;
+}
 
 /** The version whose instances these are: named in errors and logs. */
 export interface PoolOwner {
@@ -12,16 +18,23 @@ export interface PoolOwner {
 }
 
 /** Readies instances before they serve: the version's warm-up. */
-export type PrepareInstances = (instances: readonly ModelInstance[]) => Promise<void>;
+export type PrepareInstances = (instances: readonly Instance[]) => Promise<void>;
 
 /**
  * instance_group.count sessions of one model version; a batch goes to whichever is idle.
  * Once warmed up, an instance whose worker dies leaves the pool at once and a replacement takes
  * its slot (instance-supervisor.ts); 'change' is emitted when an instance leaves or rejoins.
+ * With `eventLoop`, the one session runs on the event loop until a run takes longer than its
+ * limit; then a worker is started, warmed up, and takes the slot, while the event-loop session
+ * serves on until then (no request fails for the move), and the model stays on workers.
  */
 export class InstancePool extends EventEmitter<{ change: [] }> {
-  private readonly members: ModelInstance[];
-  private readonly idle: ModelInstance[];
+  private readonly members: Instance[];
+  private readonly idle: Instance[];
+  /** Event-loop sessions replaced by a worker while running a batch: closed when released. */
+  private readonly retired = new Set<Instance>();
+  /** A slot whose event-loop session ran too long during the warm-up: moved once warmUp is done. */
+  private moveAfterWarmUp: number | undefined;
   private readonly supervisor: InstanceSupervisor;
   private first!: LoadedSession;
   /** Set by warmUp: from then on the pool serves and dead instances are replaced. */
@@ -29,7 +42,13 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
   private down = 0;
   private closed = false;
 
-  private constructor(count: number, private readonly owner: PoolOwner, private readonly data: SessionWorkerData) {
+  private constructor(
+    count: number,
+    private readonly owner: PoolOwner,
+    private readonly data: SessionWorkerData,
+    /** Cleared for good once a run is too long. */
+    private eventLoop: EventLoopOption | undefined,
+  ) {
     super();
     this.members = Array.from({ length: count }, (_, slot) => this.launch(slot));
     this.idle = [...this.members];
@@ -44,9 +63,9 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
     );
   }
 
-  /** Starts `count` workers and waits for all to load; the first one's provider speaks for the pool. */
-  static async start(count: number, owner: PoolOwner, data: SessionWorkerData): Promise<InstancePool> {
-    const pool = new InstancePool(count, owner, data);
+  /** Starts `count` workers (or the event-loop session) and waits for all to load; the first one's provider speaks for the pool. */
+  static async start(count: number, owner: PoolOwner, data: SessionWorkerData, eventLoop?: EventLoopOption): Promise<InstancePool> {
+    const pool = new InstancePool(eventLoop ? 1 : count, owner, data, eventLoop);
     try {
       [pool.first] = await Promise.all(pool.members.map((i) => i.loaded));
       return pool;
@@ -65,7 +84,7 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
   }
 
   /** One per slot; a dead one stays until its replacement serves. */
-  get instances(): readonly ModelInstance[] {
+  get instances(): readonly Instance[] {
     return this.members;
   }
 
@@ -84,31 +103,79 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
     const dead = this.members.find((i) => !i.alive);
     if (dead) throw new Error(`${dead.label} stopped during the warm-up`);
     this.prepare = prepare;
+    if (this.moveAfterWarmUp !== undefined) await this.moveToWorker(this.moveAfterWarmUp);
   }
 
-  acquire(): ModelInstance | undefined {
+  acquire(): Instance | undefined {
     return this.idle.pop();
   }
 
-  /** A dead or closed instance is dropped: it never gets another batch. */
-  release(instance: ModelInstance): void {
-    if (instance.alive) this.idle.push(instance);
+  /** A dead or closed instance is dropped: it never gets another batch; a retired one is closed. */
+  release(instance: Instance): void {
+    if (this.retired.delete(instance)) void instance.close();
+    else if (instance.alive) this.idle.push(instance);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.idle.length = 0;
-    await Promise.allSettled([this.supervisor.close(), ...this.members.map((i) => i.close())]);
+    await Promise.allSettled([this.supervisor.close(), ...this.members.map((i) => i.close()), ...[...this.retired].map((i) => i.close())]);
   }
 
-  private launch(slot: number): ModelInstance {
+  private launch(slot: number): Instance {
     const label = `model '${this.owner.model}' version ${this.owner.version} instance ${slot}`;
-    const instance: ModelInstance = new ModelInstance(this.data, label, (death) => this.lost(slot, instance, death));
+    if (this.eventLoop) {
+      const instance: Instance = new EventLoopInstance(this.data, `${label} (event loop)`, this.eventLoop.limitNs, (inferNs) => this.tooSlow(slot, instance, inferNs));
+      return instance;
+    }
+    const instance: Instance = new ModelInstance(this.data, label, (death) => this.lost(slot, instance, death));
     return instance;
   }
 
+  /** A run on the event loop took longer than its limit: the model moves to a worker thread for good. */
+  private tooSlow(slot: number, instance: Instance, inferNs: number): void {
+    if (this.closed || this.members[slot] !== instance || !this.eventLoop) return;
+    this.owner.log.warn(
+      { model: this.owner.model, version: this.owner.version, run_ms: inferNs / 1e6, limit_ms: this.eventLoop.limitNs / 1e6 },
+      'a run on the event loop took longer than its limit; the model moves to a worker thread for good',
+    );
+    this.eventLoop = undefined;
+    if (this.prepare) void this.moveToWorker(slot);
+    else this.moveAfterWarmUp = slot;
+  }
+
+  /** Starts and warms up a worker for the slot; the event-loop session serves until it takes over. */
+  private async moveToWorker(slot: number): Promise<void> {
+    const worker = this.launch(slot);
+    try {
+      await worker.loaded;
+      await this.prepare!([worker]);
+      if (!worker.alive) throw new Error(`${worker.label} stopped while starting`);
+    } catch (err) {
+      await worker.close();
+      this.owner.log.error({ model: this.owner.model, version: this.owner.version, err: (err as Error).message }, 'the worker thread to replace the event-loop session failed to start; staying on the event loop');
+      return;
+    }
+    if (this.closed) {
+      await worker.close();
+      return;
+    }
+    const previous = this.members[slot];
+    this.members[slot] = worker;
+    const at = this.idle.indexOf(previous);
+    if (at >= 0) {
+      this.idle.splice(at, 1);
+      void previous.close();
+    } else {
+      this.retired.add(previous);
+    }
+    this.idle.push(worker);
+    this.owner.log.info({ model: this.owner.model, version: this.owner.version, provider: (await worker.loaded).provider }, 'model moved to a worker thread');
+    this.emit('change');
+  }
+
   /** A serving member died: it leaves the idle list now, and the supervisor replaces it. */
-  private lost(slot: number, instance: ModelInstance, death: InstanceDeath): void {
+  private lost(slot: number, instance: Instance, death: InstanceDeath): void {
     // Before warmUp a death fails the load; a replacement that dies while starting is the supervisor's to retry.
     if (!this.prepare || this.closed || this.members[slot] !== instance) return;
     const at = this.idle.indexOf(instance);
@@ -118,7 +185,7 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
     this.emit('change');
   }
 
-  private rejoin(slot: number, instance: ModelInstance): void {
+  private rejoin(slot: number, instance: Instance): void {
     this.members[slot] = instance;
     this.idle.push(instance);
     this.down--;

@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../observability/logger';
-import type { InstanceDeath, ModelInstance } from './model-instance';
+import type { Instance, InstanceDeath } from './model-instance';
 
 /** The wait after a replacement's first failure; each further failure doubles it, up to the cap. */
 const RETRY_FIRST_MS = 500;
@@ -14,15 +14,15 @@ const RETRY_MAX_MS = 30_000;
 /** What the supervisor needs of its pool. */
 export interface SupervisedPool {
   /** A fresh instance for the slot with the pool's session options, not yet serving. */
-  launch(slot: number): ModelInstance;
+  launch(slot: number): Instance;
   /** The version's warm-up, run on a replacement before it serves. */
-  prepare(instance: ModelInstance): Promise<void>;
+  prepare(instance: Instance): Promise<void>;
   /** A ready replacement takes its slot and starts taking batches. */
-  rejoin(slot: number, instance: ModelInstance): void;
+  rejoin(slot: number, instance: Instance): void;
 }
 
 export class InstanceSupervisor {
-  private readonly starting = new Set<ModelInstance>();
+  private readonly starting = new Set<Instance>();
   private readonly retries = new Set<NodeJS.Timeout>();
   private closed = false;
 

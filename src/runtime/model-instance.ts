@@ -26,6 +26,22 @@ export interface InstanceDeath {
   readonly failedRuns: number;
 }
 
+/**
+ * What a pool, its supervisor, the scheduler and the warm-up need of a session: a worker thread's
+ * (ModelInstance, the default) or one on the event loop (EventLoopInstance, opt-in per model).
+ */
+export interface Instance {
+  readonly label: string;
+  /** False once it takes no more runs: stopped, failed to load, or closing. */
+  readonly alive: boolean;
+  readonly loaded: Promise<LoadedSession>;
+  run(feeds: Record<string, WireTensor>, fetches: readonly string[], transfer: readonly ArrayBuffer[]): Promise<RunResult>;
+  /** Lets a run in progress finish, then releases the session. */
+  close(): Promise<void>;
+  /** The worker thread, for tests that kill it; none on the event loop. */
+  readonly thread?: Worker;
+}
+
 interface Pending {
   resolve(result: RunResult): void;
   reject(err: Error): void;
@@ -34,7 +50,7 @@ interface Pending {
 const WORKER_ENTRY = path.join(__dirname, 'session-worker.js');
 
 /** One ONNX Runtime session in its own worker thread; runs one batch at a time. */
-export class ModelInstance {
+export class ModelInstance implements Instance {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;

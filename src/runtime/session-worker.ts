@@ -4,23 +4,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from './onnxruntime';
-import { performance } from 'node:perf_hooks';
-import { createWithFallback, NoProviderError } from './provider-fallback';
-import type { IoMetadata, RunRequest, SessionWorkerData, WireTensor, WorkerCommand, WorkerReply } from './worker-protocol';
+import { NoProviderError } from './provider-fallback';
+import { openSession, runSession } from './session-core';
+import type { RunRequest, SessionWorkerData, WorkerCommand, WorkerReply } from './worker-protocol';
 
 const port = parentPort;
 if (!port) throw new Error('session-worker must run in a worker thread');
 const options = workerData as SessionWorkerData;
-// Provider load failures are reported once, by us, with the reason; ORT's own copy is noise.
-ort.env.logLevel = 'fatal';
-
-function describe(metadata: readonly ort.InferenceSession.ValueMetadata[]): IoMetadata[] {
-  return metadata.map((m) => ({
-    name: m.name,
-    type: m.isTensor ? m.type : undefined,
-    shape: m.isTensor ? m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) : [],
-  }));
-}
 
 function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
@@ -28,24 +18,9 @@ function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
 
 async function load(): Promise<ort.InferenceSession | undefined> {
   try {
-    const result = await createWithFallback(options.providers, (providers) =>
-      ort.InferenceSession.create(options.modelPath, {
-        executionProviders: [...providers],
-        // 0 lets ONNX Runtime pick; the binding rejects an explicit undefined.
-        ...(options.intraOpThreads > 0 && { intraOpNumThreads: options.intraOpThreads }),
-        interOpNumThreads: 1,
-        graphOptimizationLevel: options.graphOptimizationLevel,
-        logSeverityLevel: 4,
-      }),
-    );
-    reply({
-      kind: 'loaded',
-      provider: result.provider,
-      failures: result.failures,
-      inputs: describe(result.session.inputMetadata),
-      outputs: describe(result.session.outputMetadata),
-    });
-    return result.session;
+    const { session, provider, failures, inputs, outputs } = await openSession(options);
+    reply({ kind: 'loaded', provider, failures, inputs, outputs });
+    return session;
   } catch (err) {
     const failures = err instanceof NoProviderError ? err.failures : [{ provider: options.providers[0], reason: String(err) }];
     reply({ kind: 'load-failed', failures });
@@ -55,20 +30,10 @@ async function load(): Promise<ort.InferenceSession | undefined> {
 
 async function run(session: ort.InferenceSession, request: RunRequest): Promise<void> {
   try {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const name in request.feeds) {
-      const t = request.feeds[name];
-      feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-    }
-    const started = performance.now();
-    const results = await session.run(feeds, [...request.fetches]);
-    const inferNs = Math.round((performance.now() - started) * 1e6);
-    const outputs: Record<string, WireTensor> = {};
+    const { outputs, inferNs } = await runSession(session, request.feeds, request.fetches);
     const transfer = new Set<ArrayBuffer>();
-    for (const name in results) {
-      const t = results[name];
-      const data = t.data as WireTensor['data'];
-      outputs[name] = { type: t.type as WireTensor['type'], dims: t.dims, data };
+    for (const name in outputs) {
+      const { data } = outputs[name];
       if (!Array.isArray(data) && data.buffer instanceof ArrayBuffer) transfer.add(data.buffer);
     }
     reply({ kind: 'result', id: request.id, outputs, inferNs }, [...transfer]);

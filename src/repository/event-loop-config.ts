@@ -1,0 +1,36 @@
+/**
+ * Our keys in Triton's `parameters` map of a config.json ({ "key": { "string_value": "..." } }):
+ * `run_on_event_loop` ("true" / "false") runs the model's one session on the event loop instead of
+ * a worker thread; `event_loop_run_limit_us` (default 1000) is the longest run allowed there before
+ * the model moves to a worker for good. Other keys are left alone, as Triton leaves them to backends.
+ */
+import { isObject, positiveInt, type Fail, type Json } from './config-json';
+
+export interface EventLoopConfig {
+  readonly limitUs: number;
+}
+
+export const DEFAULT_EVENT_LOOP_LIMIT_US = 1000;
+
+function stringValue(parameters: Json, key: string, fail: Fail): string | undefined {
+  const entry = parameters[key];
+  if (entry === undefined) return undefined;
+  if (!isObject(entry) || typeof entry.string_value !== 'string') return fail(`parameters.${key} must be an object with a string_value`);
+  return entry.string_value;
+}
+
+/** Undefined: worker threads, the default. */
+export function parseEventLoop(parameters: unknown, instanceCount: number, fail: Fail): EventLoopConfig | undefined {
+  if (parameters === undefined) return undefined;
+  if (!isObject(parameters)) return fail('parameters must be an object');
+  const on = stringValue(parameters, 'run_on_event_loop', fail);
+  const limit = stringValue(parameters, 'event_loop_run_limit_us', fail);
+  if (on !== undefined && on !== 'true' && on !== 'false') fail(`parameters.run_on_event_loop must be "true" or "false", not "${on}"`);
+  if (on !== 'true') {
+    if (limit !== undefined) fail('parameters.event_loop_run_limit_us needs parameters.run_on_event_loop "true"');
+    return undefined;
+  }
+  if (instanceCount > 1) fail('parameters.run_on_event_loop runs one session on the event loop: instance_group[0].count must be 1');
+  const limitUs = limit === undefined ? DEFAULT_EVENT_LOOP_LIMIT_US : positiveInt(/^[0-9]+$/.test(limit) ? Number(limit) : NaN, 'parameters.event_loop_run_limit_us', fail);
+  return { limitUs };
+}
