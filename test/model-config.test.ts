@@ -76,6 +76,22 @@ describe('model config.json parsing', () => {
     expect(parseError({ dynamic_batching: { default_queue_policy: { timeout_action: 'DROP' } } })).to.contain('timeout_action');
     expect(parseError({ sequence_batching: {} })).to.contain('sequence_batching');
   });
+
+  it('reads run_on_event_loop and its limit from Triton\'s parameters map, leaves other parameters alone, and refuses bad ones', () => {
+    const on = (extra: object = {}) => ({ parameters: { run_on_event_loop: { string_value: 'true' }, ...extra } });
+    expect(parseModelConfig('m', {}, QUEUE).eventLoop).to.equal(undefined);
+    expect(parseModelConfig('m', { parameters: { backend_thing: { string_value: 'x' } } }, QUEUE).eventLoop).to.equal(undefined);
+    expect(parseModelConfig('m', { parameters: { run_on_event_loop: { string_value: 'false' } } }, QUEUE).eventLoop).to.equal(undefined);
+    expect(parseModelConfig('m', on(), QUEUE).eventLoop).to.deep.equal({ limitUs: 1000 });
+    expect(parseModelConfig('m', on({ event_loop_run_limit_us: { string_value: '250' } }), QUEUE).eventLoop).to.deep.equal({ limitUs: 250 });
+    expect(parseError({ parameters: { run_on_event_loop: { string_value: 'yes' } } })).to.contain('parameters.run_on_event_loop must be "true" or "false"');
+    expect(parseError({ parameters: { run_on_event_loop: true } })).to.contain('parameters.run_on_event_loop must be an object with a string_value');
+    expect(parseError(on({ event_loop_run_limit_us: { string_value: '1ms' } }))).to.contain('parameters.event_loop_run_limit_us');
+    expect(parseError(on({ event_loop_run_limit_us: { string_value: '0' } }))).to.contain('parameters.event_loop_run_limit_us must be an integer >= 1');
+    expect(parseError({ parameters: { event_loop_run_limit_us: { string_value: '100' } } })).to.contain('needs parameters.run_on_event_loop "true"');
+    expect(parseError({ ...on(), instance_group: [{ count: 2 }] })).to.contain('instance_group[0].count must be 1');
+    expect(parseError({ parameters: [] })).to.contain('parameters must be an object');
+  });
 });
 
 describe('auto-config from the ONNX file', () => {

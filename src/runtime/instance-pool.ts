@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../observability/logger';
-import { EventLoopInstance } from './event-loop-instance';
+import { EventLoopInstance, SLOW_RUNS } from './event-loop-instance';
 import { InstanceSupervisor } from './instance-supervisor';
 import { ModelInstance, type Instance, type InstanceDeath, type LoadedSession } from './model-instance';
 import type { SessionWorkerData } from './worker-protocol';
@@ -24,7 +24,7 @@ export type PrepareInstances = (instances: readonly Instance[]) => Promise<void>
  * instance_group.count sessions of one model version; a batch goes to whichever is idle.
  * Once warmed up, an instance whose worker dies leaves the pool at once and a replacement takes
  * its slot (instance-supervisor.ts); 'change' is emitted when an instance leaves or rejoins.
- * With `eventLoop`, the one session runs on the event loop until a run takes longer than its
+ * With `eventLoop`, the one session runs on the event loop until runs take longer than its
  * limit; then a worker is started, warmed up, and takes the slot, while the event-loop session
  * serves on until then (no request fails for the move), and the model stays on workers.
  */
@@ -125,19 +125,19 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
   private launch(slot: number): Instance {
     const label = `model '${this.owner.model}' version ${this.owner.version} instance ${slot}`;
     if (this.eventLoop) {
-      const instance: Instance = new EventLoopInstance(this.data, `${label} (event loop)`, this.eventLoop.limitNs, (inferNs) => this.tooSlow(slot, instance, inferNs));
+      const instance: Instance = new EventLoopInstance(this.data, `${label} (event loop)`, this.eventLoop.limitNs, (blockedNs) => this.tooSlow(slot, instance, blockedNs));
       return instance;
     }
     const instance: Instance = new ModelInstance(this.data, label, (death) => this.lost(slot, instance, death));
     return instance;
   }
 
-  /** A run on the event loop took longer than its limit: the model moves to a worker thread for good. */
-  private tooSlow(slot: number, instance: Instance, inferNs: number): void {
+  /** Runs on the event loop took longer than its limit: the model moves to a worker thread for good. */
+  private tooSlow(slot: number, instance: Instance, blockedNs: number): void {
     if (this.closed || this.members[slot] !== instance || !this.eventLoop) return;
     this.owner.log.warn(
-      { model: this.owner.model, version: this.owner.version, run_ms: inferNs / 1e6, limit_ms: this.eventLoop.limitNs / 1e6 },
-      'a run on the event loop took longer than its limit; the model moves to a worker thread for good',
+      { model: this.owner.model, version: this.owner.version, last_run_ms: blockedNs / 1e6, limit_ms: this.eventLoop.limitNs / 1e6, slow_runs: SLOW_RUNS },
+      'runs on the event loop took longer than their limit; the model moves to a worker thread for good',
     );
     this.eventLoop = undefined;
     if (this.prepare) void this.moveToWorker(slot);
