@@ -1,6 +1,6 @@
 /**
  * A model that opts in to run on the event loop (`parameters.run_on_event_loop`): it serves with
- * no worker thread, and once SLOW_RUNS runs have blocked the loop longer than
+ * no worker thread, and once SLOW_RUNS runs in a row have blocked the loop longer than
  * `event_loop_run_limit_us` (default 1000) it moves to a worker for good, with no request failing.
  * The slow model is sized on this machine (about 120 ms a run), far past the default limit; the
  * tiny affine model runs in tens of microseconds, far below it.
@@ -68,7 +68,7 @@ describe('e2e: a model on the event loop', function () {
     expect(movedLine('tiny')).to.equal(false);
   });
 
-  it(`moves a slow model to a worker thread for good after ${SLOW_RUNS} runs past the limit, and fails no request meanwhile`, async () => {
+  it(`moves a slow model to a worker thread for good after ${SLOW_RUNS} runs in a row past the limit, and fails no request meanwhile`, async () => {
     // The warm-up was one slow run; the rest come from these callers, which go on until the worker serves.
     const callers = Array.from({ length: 3 }, async (_, c) => {
       let served = 0;

@@ -136,7 +136,7 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
   private tooSlow(slot: number, instance: Instance, blockedNs: number): void {
     if (this.closed || this.members[slot] !== instance || !this.eventLoop) return;
     this.owner.log.warn(
-      { model: this.owner.model, version: this.owner.version, last_run_ms: blockedNs / 1e6, limit_ms: this.eventLoop.limitNs / 1e6, slow_runs: SLOW_RUNS },
+      { model: this.owner.model, version: this.owner.version, last_run_ms: blockedNs / 1e6, limit_ms: this.eventLoop.limitNs / 1e6, slow_runs_in_a_row: SLOW_RUNS },
       'runs on the event loop took longer than their limit; the model moves to a worker thread for good',
     );
     this.eventLoop = undefined;
