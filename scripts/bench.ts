@@ -4,7 +4,7 @@
  *   npm run bench -- [--duration 8] [--warmup 2] [--concurrency 1,8,64] [--out bench-report.json]
  *                    [--modes unary,stream] [--batching on,off] [--queue-delay-us 0] [--channels 1] [--deadline-ms 20000]
  *                    [--rounds 3] [--generator ghz|node] [--profile [--profile-dir /tmp/prof]] [--soak MINUTES]
- *                    [--client-calls 6000] [--no-client-overhead] [--validate]
+ *                    [--client-calls 6000] [--no-client-overhead] [--validate] [--event-loop] [--delay-sweep LIST]
  *
  * Each server runs as a child process (dist/src/main.js on a temporary repository holding only
  * stock_scorer) so that its CPU time and RSS come from its own /proc accounting; the load
@@ -73,6 +73,8 @@ interface BenchOptions {
   readonly clientCalls: number;
   /** Server scenarios also on a server that checks input rules and keeps per-column statistics. */
   readonly validate: boolean;
+  /** stock_scorer's session on the event loop in every server (config.json parameters.run_on_event_loop). */
+  readonly eventLoop: boolean;
   /** Queue delays (µs) measured at c=1 and c=8, unary, on a batching server each; empty: none. */
   readonly delaySweepUs: readonly number[];
 }
@@ -101,6 +103,8 @@ const USAGE = `usage: node dist/scripts/bench.js [options]
   --client-calls N          InferenceClient vs raw grpc-js calls against the bare server, per side and
                             concurrency (c=1, c=16), over 6 interleaved rounds (default 6000)
   --no-client-overhead      skip that section
+  --event-loop              run stock_scorer's session on the event loop (parameters.run_on_event_loop)
+                            in every server, to compare with a run without it
   --delay-sweep LIST        queue delays in us measured at c=1 and c=8, unary, batching on, one server each
                             (default 0,100,200,500,2000; none: skip)
   --validate                measure each server scenario also, back to back, on a server that checks config.json
@@ -141,6 +145,7 @@ function readOptions(argv: string[]): BenchOptions {
       'no-client-overhead': { type: 'boolean', default: false },
       validate: { type: 'boolean', default: false },
       'delay-sweep': { type: 'string', default: '0,100,200,500,2000' },
+      'event-loop': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -179,6 +184,7 @@ function readOptions(argv: string[]): BenchOptions {
     profileDir: values.profile ? values['profile-dir'] : undefined,
     clientCalls: values['no-client-overhead'] ? 0 : number('client-calls', values['client-calls'], 0, true),
     validate: values.validate,
+    eventLoop: values['event-loop'],
     delaySweepUs: values['delay-sweep'] === 'none' ? [] : [...new Set(values['delay-sweep'].split(',').map((d) => number('delay-sweep', d.trim(), 0, true)))].sort((a, b) => a - b),
   };
 }
@@ -258,7 +264,7 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
       const label = group.batching ? `server-batching-${batchingLabel(group.batching)}${group.inputRules ? '-rules' : ''}` : 'bare-grpc-js';
       const profileDir = profileDirFor(options, label);
       progress.note(`starting ${label}${profileDir ? ` (profiling into ${profileDir})` : ''}`);
-      const server = group.batching ? await startModelServer(group.batching, { profileDir, validate: group.inputRules }) : await startBareServer({ profileDir });
+      const server = group.batching ? await startModelServer(group.batching, { profileDir, validate: group.inputRules, eventLoop: options.eventLoop }) : await startBareServer({ profileDir });
       running.push({ group, label, server, stats: group.batching ? new ModelStatsClient(server.address) : undefined, profileDir });
       probes[label] = await probe(server.address, settings.request);
     }
@@ -340,7 +346,7 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
   const sizeMismatch = Object.entries(probes).filter(([, p]) => bareProbe && p.responseBytes !== bareProbe.responseBytes);
   const out: string[] = [
     '',
-    `gRPC inference benchmark: stock_scorer, ${machineInfo().cpus} x ${machineInfo().cpuModel}, node ${process.version}, generator ${settings.ghz ? 'ghz (unary) + node (stream)' : 'node'}, ${options.durationSeconds} s windows after ${options.warmupSeconds} s warm-up, ${options.rounds} round(s)`,
+    `gRPC inference benchmark: stock_scorer, ${machineInfo().cpus} x ${machineInfo().cpuModel}, node ${process.version}, generator ${settings.ghz ? 'ghz (unary) + node (stream)' : 'node'}${options.eventLoop ? ', session on the event loop' : ''}, ${options.durationSeconds} s windows after ${options.warmupSeconds} s warm-up, ${options.rounds} round(s)`,
     `srv us/req = utime+stime of the server child (all threads) from /proc over the window / completed requests; main us/req = its event-loop thread alone;`,
     `batch = ModelStatistics inference_count / execution_count over the window; scenarios of the same mode and c run back to back;`,
     `with several rounds, each mode and c is shown from one round, the median by the batching server's cpu vs bare; the other rounds' ratios are listed;`,
@@ -387,7 +393,7 @@ async function runSoakOnly(options: BenchOptions, settings: RunSettings, setting
   const label = `server-batching-${batchingLabel(batching)}`;
   const profileDir = profileDirFor(options, label);
   progress.note(`starting ${label}`);
-  const server = await startModelServer(batching, { profileDir, validate: options.validate });
+  const server = await startModelServer(batching, { profileDir, validate: options.validate, eventLoop: options.eventLoop });
   let soak: SoakResult;
   try {
     const step = progress.step(`soak ${minutes} min unary c=${concurrency} batching=${batchingLabel(batching)}`);

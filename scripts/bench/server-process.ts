@@ -36,6 +36,8 @@ export interface SpawnOptions {
   readonly profileDir?: string;
   /** Give stock_scorer's input the rules of INPUT_RULES (--validate). */
   readonly validate?: boolean;
+  /** Run stock_scorer's session on the event loop (--event-loop). */
+  readonly eventLoop?: boolean;
 }
 
 /** Every check config.json can ask of the features input, bounds that the bench's values keep, and statistics of all 8 columns. */
@@ -58,9 +60,9 @@ export function batchingLabel(b: Batching): string {
  * "on": the bundled config.json (max_batch_size 64, one CPU instance) with
  * dynamic_batching.max_queue_delay_microseconds set to the scenario's delay.
  * "off": the same without dynamic_batching, so every request is its own run.
- * `validate` adds INPUT_RULES to each input entry.
+ * `validate` adds INPUT_RULES to each input entry; `eventLoop` runs the session on the event loop.
  */
-export function writeRepository(batching: Batching, validate = false): string {
+export function writeRepository(batching: Batching, validate = false, eventLoop = false): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-models-'));
   const modelDir = path.join(root, MODEL_NAME);
   fs.mkdirSync(path.join(modelDir, '1'), { recursive: true });
@@ -69,16 +71,17 @@ export function writeRepository(batching: Batching, validate = false): string {
   if (batching.enabled) config.dynamic_batching = { max_queue_delay_microseconds: batching.queueDelayUs };
   else delete config.dynamic_batching;
   if (validate) config.input = (config.input as object[]).map((input) => ({ ...input, ...INPUT_RULES }));
+  if (eventLoop) config.parameters = { run_on_event_loop: { string_value: 'true' } };
   fs.writeFileSync(path.join(modelDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   return root;
 }
 
 export async function startModelServer(batching: Batching, options: SpawnOptions = {}): Promise<ChildServer> {
-  const repository = writeRepository(batching, options.validate);
+  const repository = writeRepository(batching, options.validate, options.eventLoop);
   try {
     // Metrics on, as in production, each server on its own port (the servers run side by side).
     const env = { MODEL_REPOSITORY: repository, EXECUTION_PROVIDERS: 'cpu', METRICS_HOST: '127.0.0.1', METRICS_PORT: String(await freePort()) };
-    return await spawnServer(`server batching=${batchingLabel(batching)}${options.validate ? ' validate' : ''}`, SERVER_ENTRY, env, options, () =>
+    return await spawnServer(`server batching=${batchingLabel(batching)}${options.validate ? ' validate' : ''}${options.eventLoop ? ' event-loop' : ''}`, SERVER_ENTRY, env, options, () =>
       fs.rmSync(repository, { recursive: true, force: true }),
     );
   } catch (err) {
