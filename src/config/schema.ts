@@ -1,4 +1,5 @@
 import convict from 'convict';
+import { registerFormats } from './formats';
 
 export const EXECUTION_PROVIDERS = ['cuda', 'cpu'] as const;
 export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
@@ -12,68 +13,7 @@ export type ModelControlMode = (typeof MODEL_CONTROL_MODES)[number];
 export const CLIENT_AUTH_MODES = ['none', 'require'] as const;
 export type ClientAuthMode = (typeof CLIENT_AUTH_MODES)[number];
 
-/** Accepts an array or a comma list (from env and flags) of known execution providers. */
-const providerList: convict.Format = {
-  name: 'provider-list',
-  coerce: (value: string) => value.split(',').map((p) => p.trim()).filter((p) => p.length > 0),
-  validate(value: unknown) {
-    if (!Array.isArray(value) || value.length === 0) throw new Error('must be a non-empty list of execution providers');
-    for (const provider of value) {
-      if (!(EXECUTION_PROVIDERS as readonly unknown[]).includes(provider)) {
-        throw new Error(`unknown execution provider '${String(provider)}' (known: ${EXECUTION_PROVIDERS.join(', ')})`);
-      }
-    }
-  },
-};
-
-/** convict's own int formats use parseInt, which reads '8O01' as 8; these refuse anything but digits. */
-function strictInt(name: string, min: number, max = Number.MAX_SAFE_INTEGER): convict.Format {
-  return {
-    name,
-    coerce: (value: string) => (/^\s*-?[0-9]+\s*$/.test(value) ? Number(value) : Number.NaN),
-    validate(value: unknown) {
-      if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
-        throw new Error(`must be an integer from ${min} to ${max}`);
-      }
-    },
-  };
-}
-
-/** Model names to load at start in explicit mode: an array, a comma list, or a repeated flag; '*' means all. */
-const nameList: convict.Format = {
-  name: 'name-list',
-  coerce: (value: string) => value.split(',').map((p) => p.trim()).filter((p) => p.length > 0),
-  validate(value: unknown) {
-    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.length === 0)) throw new Error('must be a list of model names');
-  },
-};
-
-/** convict's Boolean reads anything but 'false' as true ('0', 'no', 'off' included); this takes only true/false/1/0. */
-const flag: convict.Format = {
-  name: 'flag',
-  coerce: (value: string) => ({ true: true, '1': true, false: false, '0': false })[value.trim().toLowerCase()] ?? value,
-  validate(value: unknown) {
-    if (typeof value !== 'boolean') throw new Error('must be true or false (or 1 or 0)');
-  },
-};
-
-/** A port, or empty for none: the admin listener's, where empty means the inference port serves the admin RPCs too. */
-const optionalPort: convict.Format = {
-  name: 'optional-tcp-port',
-  coerce: (value: string) => (value.trim() === '' ? null : /^\s*[0-9]+\s*$/.test(value) ? Number(value) : Number.NaN),
-  validate(value: unknown) {
-    if (value === null) return;
-    if (!Number.isSafeInteger(value) || (value as number) < 0 || (value as number) > 65535) throw new Error('must be empty or an integer from 0 to 65535');
-  },
-};
-
-convict.addFormat(providerList);
-convict.addFormat(optionalPort);
-convict.addFormat(nameList);
-convict.addFormat(flag);
-convict.addFormat(strictInt('positive-int', 1));
-convict.addFormat(strictInt('count', 0));
-convict.addFormat(strictInt('tcp-port', 0, 65535));
+registerFormats(EXECUTION_PROVIDERS);
 
 export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] }) {
   return convict({
