@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { completeConfig } from '../src/repository/auto-config';
 import { ModelConfigError, parseModelConfig } from '../src/repository/model-config';
 import type { IoMetadata } from '../src/runtime/worker-protocol';
+import { modelConfigError } from './support/model-config-error';
 
 const QUEUE = 1024;
 const io = (type: string, shape: number[]): { inputs: IoMetadata[]; outputs: IoMetadata[] } => ({
@@ -11,15 +12,7 @@ const io = (type: string, shape: number[]): { inputs: IoMetadata[]; outputs: IoM
 const defaults = (statisticsColumns: number) => ({ maxBatchSize: 4, maxQueueSize: QUEUE, statisticsColumns });
 const input = (dataType: string, extra: object, dims: number[] = [8]) => ({ input: [{ name: 'x', data_type: dataType, dims, ...extra }] });
 
-function parseError(json: unknown): string {
-  try {
-    parseModelConfig('m', json, QUEUE);
-  } catch (err) {
-    expect(err).to.be.instanceOf(ModelConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ModelConfigError');
-}
+const parseError = (json: unknown): string => modelConfigError(json, QUEUE);
 
 describe('config.json input rules: validation and statistics', () => {
   it('reads validation beside the input, unbounded sides as infinities', () => {

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { completeConfig } from '../src/repository/auto-config';
 import { selectVersions } from '../src/repository/discover';
-import { ModelConfigError, parseModelConfig } from '../src/repository/model-config';
+import { parseModelConfig } from '../src/repository/model-config';
 import type { IoMetadata } from '../src/runtime/worker-protocol';
+import { modelConfigError } from './support/model-config-error';
 
 const QUEUE = 1024;
 const DEFAULTS = { maxBatchSize: 4, maxQueueSize: QUEUE, statisticsColumns: 0 };
@@ -11,15 +12,7 @@ const batchedIo: { inputs: IoMetadata[]; outputs: IoMetadata[] } = {
   outputs: [{ name: 'y', type: 'float32', shape: [-1, 1] }],
 };
 
-function parseError(json: unknown): string {
-  try {
-    parseModelConfig('m', json, QUEUE);
-  } catch (err) {
-    expect(err).to.be.instanceOf(ModelConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ModelConfigError');
-}
+const parseError = (json: unknown): string => modelConfigError(json, QUEUE);
 
 describe('model config.json parsing', () => {
   it('reads Triton fields: max_batch_size, tensors, instance_group and dynamic_batching', () => {
