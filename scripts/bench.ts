@@ -397,7 +397,7 @@ async function runSoakOnly(options: BenchOptions, settings: RunSettings, setting
   let soak: SoakResult;
   try {
     const step = progress.step(`soak ${minutes} min unary c=${concurrency} batching=${batchingLabel(batching)}`);
-    soak = await runSoak(server, { ...settings, ghz: undefined }, minutes, concurrency, (sample, totalSeconds) =>
+    soak = await runSoak(server, settings, minutes, concurrency, (sample, totalSeconds) =>
       step.update(`${sample.seconds}/${totalSeconds} s  RSS ${fmt(sample.rssMiB, 1)} MiB  ${fmt(sample.rps)} req/s`),
     );
     step.done(`RSS ${fmt(soak.firstMiB, 1)} -> ${fmt(soak.lastMiB, 1)} MiB, drift ${fmt(soak.driftPct, 2)}%`);

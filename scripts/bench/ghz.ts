@@ -2,7 +2,7 @@
  * The unary scenarios through ghz (https://ghz.sh) when it is found: same proto, the same
  * pre-serialized request as a binary file, one connection, JSON report parsed into a LoadWindow.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadWindow } from './load-result';
@@ -84,5 +84,70 @@ export async function runGhz(run: GhzRun): Promise<LoadWindow> {
     p99Ms: at(99),
     meanMs: report.average / 1e6,
     maxMs: report.slowest / 1e6,
+  };
+}
+
+/**
+ * A long ghz run (the soak) started now and read when it ends: its JSON report would list every
+ * request, millions of them, so this one asks for the text summary and reads its totals.
+ */
+export function startGhzSummary(run: GhzRun): Promise<LoadWindow> {
+  const args = [
+    '--insecure',
+    '--proto', path.join(PROTO_DIR, 'grpc_service.proto'),
+    '--import-paths', PROTO_DIR,
+    '--call', `${SERVICE_NAME}.ModelInfer`,
+    '-c', String(run.concurrency),
+    '--connections', '1',
+    '--timeout', run.deadlineMs > 0 ? `${run.deadlineMs}ms` : '0',
+    '-z', `${run.seconds}s`,
+    '-B', run.requestFile,
+    '--format', 'summary',
+    run.address,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(run.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(parseGhzSummary(out)) : reject(new Error(`ghz exited ${code}: ${err}`))));
+  });
+}
+
+/** ghz's text summary: totals, latency percentiles in the unit it prints, and responses by status; errors leave out the calls cut when the run ends. */
+export function parseGhzSummary(text: string): LoadWindow {
+  const duration = (value: string, unit: string): number => Number(value) * ({ ns: 1e-6, 'µs': 1e-3, us: 1e-3, ms: 1, s: 1000 } as Record<string, number>)[unit];
+  const field = (label: string): RegExpMatchArray | null => new RegExp(`${label}:\\s+([0-9.]+)\\s*(ns|µs|us|ms|s)?`).exec(text);
+  const ms = (label: string): number => {
+    const m = field(label);
+    return m ? duration(m[1], m[2] ?? 'ms') : NaN;
+  };
+  const percentile = (p: number): number => {
+    const m = new RegExp(`${p} % in ([0-9.]+) (ns|µs|us|ms|s)`).exec(text);
+    return m ? duration(m[1], m[2]) : NaN;
+  };
+  const statuses = [...text.matchAll(/\[([A-Za-z]+)\]\s+([0-9]+) responses/g)].map((m) => [m[1], Number(m[2])] as const);
+  const ok = statuses.find(([name]) => name === 'OK')?.[1] ?? 0;
+  const count = Number(field('Count')?.[1] ?? NaN);
+  const seconds = ms('Total') / 1000;
+  // The calls in flight when a -z run ends are cut by ghz closing its connection: not the server's errors.
+  const errorLines = [...text.matchAll(/^\s*\[([0-9]+)\]\s+(.+?)\s*$/gm)].map((m) => ({ count: Number(m[1]), message: m[2] }));
+  const cutAtEnd = errorLines.filter((e) => /use of closed network connection|the client connection is closing/.test(e.message)).reduce((n, e) => n + e.count, 0);
+  const firstError = errorLines.find((e) => !/use of closed network connection|the client connection is closing/.test(e.message))?.message;
+  return {
+    generator: 'ghz',
+    requests: ok,
+    errors: count - ok - cutAtEnd,
+    firstError,
+    seconds,
+    rps: ok / seconds,
+    clientCpuPct: undefined,
+    p50Ms: percentile(50),
+    p90Ms: percentile(90),
+    p99Ms: percentile(99),
+    meanMs: ms('Average'),
+    maxMs: ms('Slowest'),
   };
 }

@@ -176,6 +176,6 @@ export function formatSoak(soak: SoakResult): string {
   return [
     `Soak: ${soak.minutes} min, unary c=${soak.concurrency}, batching on; ${soak.requests} requests, ${soak.errors} errors, p50 ${soak.latency.p50Ms.toFixed(3)} ms, p99 ${soak.latency.p99Ms.toFixed(3)} ms, server ${soak.serverCpuUsPerReq.toFixed(1)} us/req`,
     `  RSS MiB: first ${f(soak.firstMiB)}, last ${f(soak.lastMiB)}, min ${f(soak.minMiB)}, max ${f(soak.maxMiB)}; first ${soak.windowSeconds} s mean ${f(soak.firstWindowMeanMiB)}, last ${soak.windowSeconds} s mean ${f(soak.lastWindowMeanMiB)}, drift ${soak.driftPct >= 0 ? '+' : ''}${soak.driftPct.toFixed(2)}%`,
-    `  samples (s: MiB @ req/s): ${soak.samples.map((s) => `${s.seconds}: ${f(s.rssMiB)} @ ${s.rps.toFixed(0)}`).join(', ')}`,
+    `  samples (s: MiB @ req/s): ${soak.samples.map((s) => `${s.seconds}: ${f(s.rssMiB)} @ ${Number.isFinite(s.rps) ? s.rps.toFixed(0) : '-'}`).join(', ')}`,
   ].join('\n');
 }

@@ -2,10 +2,14 @@
  * --soak MINUTES: c=64 unary against a batching server for that long, sampling the child's
  * RSS every 10 s after warm-up. Drift = mean RSS of the last window relative to the first,
  * where a window is one minute (or a third of the soak when it is shorter than 3 minutes).
+ * With ghz (the generator users load-test with), ghz runs the warm-up and the soak in one go and
+ * its totals cover both; the per-sample request rate is then the Node generator's only.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
+import { startGhzSummary } from './ghz';
 import { NodeLoadGenerator } from './load-generator';
+import type { LoadWindow } from './load-result';
 import type { LatencySummary } from './latency-recorder';
 import type { ChildServer } from './server-process';
 import type { RunSettings } from './scenario-runner';
@@ -47,8 +51,14 @@ export async function runSoak(
   onSample: (sample: SoakSample, totalSeconds: number) => void,
 ): Promise<SoakResult> {
   const totalSeconds = minutes * 60;
-  const generator = new NodeLoadGenerator({ address: server.address, mode: 'unary', concurrency, channels: settings.channels, request: settings.request, deadlineMs: settings.deadlineMs });
-  generator.start();
+  const cpuAtStart = server.cpuSeconds();
+  const ghz = settings.ghz
+    ? startGhzSummary({ bin: settings.ghz.bin, address: server.address, concurrency, seconds: settings.warmupSeconds + totalSeconds, deadlineMs: settings.deadlineMs, requestFile: settings.ghz.requestFile })
+    : undefined;
+  // Awaited once the samples are taken; a ghz that fails sooner must not count as unhandled meanwhile.
+  ghz?.catch(() => undefined);
+  const generator = ghz ? undefined : new NodeLoadGenerator({ address: server.address, mode: 'unary', concurrency, channels: settings.channels, request: settings.request, deadlineMs: settings.deadlineMs });
+  generator?.start();
   // The first sample's rate covers the warm-up.
   let lastCount = 0;
   let lastAt = performance.now();
@@ -56,12 +66,13 @@ export async function runSoak(
   try {
     await sleep(settings.warmupSeconds * 1000);
     const cpuBefore = server.cpuSeconds();
-    generator.beginWindow();
+    generator?.beginWindow();
     const started = performance.now();
     const take = (): void => {
       const at = performance.now();
-      const sample = { seconds: Math.round((at - started) / 1000), rssMiB: server.rssBytes() / MIB, rps: ((generator.completed - lastCount) * 1000) / Math.max(1, at - lastAt) };
-      lastCount = generator.completed;
+      const completed = generator?.completed ?? Number.NaN;
+      const sample = { seconds: Math.round((at - started) / 1000), rssMiB: server.rssBytes() / MIB, rps: ((completed - lastCount) * 1000) / Math.max(1, at - lastAt) };
+      lastCount = completed;
       lastAt = at;
       samples.push(sample);
       onSample(sample, totalSeconds);
@@ -71,8 +82,8 @@ export async function runSoak(
       await sleep(Math.max(0, started + next * 1000 - performance.now()));
       take();
     }
-    const window = generator.endWindow();
-    const cpuSeconds = server.cpuSeconds() - cpuBefore;
+    const window: LoadWindow = ghz ? await ghz : generator!.endWindow();
+    const cpuSeconds = server.cpuSeconds() - (ghz ? cpuAtStart : cpuBefore);
 
     const windowSeconds = Math.min(60, Math.floor(totalSeconds / 3));
     const mean = (list: readonly SoakSample[]): number => list.reduce((s, x) => s + x.rssMiB, 0) / list.length;
@@ -101,6 +112,6 @@ export async function runSoak(
       serverCpuUsPerReq: (cpuSeconds * 1e6) / window.requests,
     };
   } finally {
-    await generator.stop();
+    await generator?.stop();
   }
 }
