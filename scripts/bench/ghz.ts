@@ -48,8 +48,9 @@ interface GhzReport {
   readonly errorDistribution?: Record<string, number>;
 }
 
-export async function runGhz(run: GhzRun): Promise<LoadWindow> {
-  const args = [
+/** One connection, the run's concurrency, deadline and duration, the pre-serialized request; the report in `format`. */
+function ghzArgs(run: GhzRun, format: 'json' | 'summary'): string[] {
+  return [
     '--insecure',
     '--proto', path.join(PROTO_DIR, 'grpc_service.proto'),
     '--import-paths', PROTO_DIR,
@@ -59,9 +60,13 @@ export async function runGhz(run: GhzRun): Promise<LoadWindow> {
     '--timeout', run.deadlineMs > 0 ? `${run.deadlineMs}ms` : '0',
     '-z', `${run.seconds}s`,
     '-B', run.requestFile,
-    '--format', 'json',
+    '--format', format,
     run.address,
   ];
+}
+
+export async function runGhz(run: GhzRun): Promise<LoadWindow> {
+  const args = ghzArgs(run, 'json');
   // The JSON report lists every request under "details": allow for a large one.
   const stdout = await new Promise<string>((resolve, reject) =>
     execFile(run.bin, args, { maxBuffer: 1 << 30 }, (err, out, errOut) => (err ? reject(new Error(`ghz failed: ${err.message}\n${errOut}`)) : resolve(out))),
@@ -92,19 +97,7 @@ export async function runGhz(run: GhzRun): Promise<LoadWindow> {
  * request, millions of them, so this one asks for the text summary and reads its totals.
  */
 export function startGhzSummary(run: GhzRun): Promise<LoadWindow> {
-  const args = [
-    '--insecure',
-    '--proto', path.join(PROTO_DIR, 'grpc_service.proto'),
-    '--import-paths', PROTO_DIR,
-    '--call', `${SERVICE_NAME}.ModelInfer`,
-    '-c', String(run.concurrency),
-    '--connections', '1',
-    '--timeout', run.deadlineMs > 0 ? `${run.deadlineMs}ms` : '0',
-    '-z', `${run.seconds}s`,
-    '-B', run.requestFile,
-    '--format', 'summary',
-    run.address,
-  ];
+  const args = ghzArgs(run, 'summary');
   return new Promise((resolve, reject) => {
     const child = spawn(run.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
