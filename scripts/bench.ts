@@ -1,13 +1,14 @@
 /**
- * End-to-end benchmark of the gRPC inference server on the bundled stock_scorer model.
+ * End-to-end benchmark of the gRPC inference server on the bundled stock_scorer model, or on
+ * feature_mlp (--model), a 64-feature MLP with two hidden layers of 512 made by the model script.
  *
- *   npm run bench -- [--duration 8] [--warmup 2] [--concurrency 1,8,64] [--out bench-report.json]
+ *   npm run bench -- [--model stock_scorer|feature_mlp] [--duration 8] [--warmup 2] [--concurrency 1,8,64] [--out bench-report.json]
  *                    [--modes unary,stream] [--batching on,off] [--queue-delay-us 0] [--channels 1] [--deadline-ms 20000]
  *                    [--rounds 3] [--generator ghz|node] [--profile [--profile-dir /tmp/prof]] [--soak MINUTES]
  *                    [--client-calls 6000] [--no-client-overhead] [--validate] [--event-loop] [--delay-sweep LIST]
  *
  * Each server runs as a child process (dist/src/main.js on a temporary repository holding only
- * stock_scorer) so that its CPU time and RSS come from its own /proc accounting; the load
+ * the model) so that its CPU time and RSS come from its own /proc accounting; the load
  * generator runs here and shares the cores. Two ceilings are measured in the same run: a bare
  * grpc-js server answering the same-sized response without inference (per mode and
  * concurrency), and ONNX Runtime in-process at the batch sizes the server formed.
@@ -22,7 +23,7 @@
  * deployments use 0-500 us). A non-zero --queue-delay-us starts a second batching server.
  *
  * --validate measures every server scenario twice, back to back: as above, and on a server whose
- * stock_scorer input has every config.json rule (validation with reject_non_finite, min and max,
+ * model's input has every config.json rule (validation with reject_non_finite, min and max,
  * statistics of its 8 columns), shown as "+rules". With --soak, the soak's one server has them.
  *
  * --soak MINUTES runs only the soak: c=64 unary, batching on, RSS sampled every 10 s.
@@ -50,8 +51,10 @@ import { combineRounds } from './bench/rounds';
 import { batchingLabel, startBareServer, startModelServer, type Batching, type ChildServer } from './bench/server-process';
 import { runSoak, SOAK_SAMPLE_SECONDS, type SoakResult } from './bench/soak';
 import { judgeTargets } from './bench/targets';
+import { ON_DEMAND_MODELS, writeFiles } from './make-models';
 
 interface BenchOptions {
+  readonly model: BenchModelName;
   readonly durationSeconds: number;
   readonly warmupSeconds: number;
   readonly rounds: number;
@@ -73,13 +76,20 @@ interface BenchOptions {
   readonly clientCalls: number;
   /** Server scenarios also on a server that checks input rules and keeps per-column statistics. */
   readonly validate: boolean;
-  /** stock_scorer's session on the event loop in every server (config.json parameters.run_on_event_loop). */
+  /** The model's session on the event loop in every server (config.json parameters.run_on_event_loop). */
   readonly eventLoop: boolean;
   /** Queue delays (µs) measured at c=1 and c=8, unary, on a batching server each; empty: none. */
   readonly delaySweepUs: readonly number[];
 }
 
+/** The bundled model, and one with real work per row that the model script makes on demand. */
+const BENCH_MODELS = ['stock_scorer', 'feature_mlp'] as const;
+type BenchModelName = (typeof BENCH_MODELS)[number];
+
 const USAGE = `usage: node dist/scripts/bench.js [options]
+  --model NAME              stock_scorer (bundled, 8 features, a tiny MLP) or feature_mlp (64 features,
+                            two hidden layers of 512, 16 outputs; written to a temporary folder by the
+                            model script) (default stock_scorer)
   --duration SECONDS        measured window per scenario (default 6)
   --rounds N                run every scenario N times, interleaved; show each mode and concurrency
                             from its median round, with every round's ratios (default 3)
@@ -103,12 +113,12 @@ const USAGE = `usage: node dist/scripts/bench.js [options]
   --client-calls N          InferenceClient vs raw grpc-js calls against the bare server, per side and
                             concurrency (c=1, c=16), over 6 interleaved rounds (default 6000)
   --no-client-overhead      skip that section
-  --event-loop              run stock_scorer's session on the event loop (parameters.run_on_event_loop)
+  --event-loop              run the model's session on the event loop (parameters.run_on_event_loop)
                             in every server, to compare with a run without it
   --delay-sweep LIST        queue delays in us measured at c=1 and c=8, unary, batching on, one server each
                             (default 0,100,200,500,2000; none: skip)
   --validate                measure each server scenario also, back to back, on a server that checks config.json
-                            input rules (reject_non_finite, min, max) and keeps statistics of stock_scorer's 8 columns`;
+                            input rules (reject_non_finite, min, max) and keeps statistics of every column of the input`;
 
 function parseOptions(argv: string[]): BenchOptions {
   try {
@@ -124,6 +134,7 @@ function readOptions(argv: string[]): BenchOptions {
     args: argv,
     strict: true,
     options: {
+      model: { type: 'string', default: 'stock_scorer' },
       duration: { type: 'string', default: '6' },
       rounds: { type: 'string', default: '3' },
       warmup: { type: 'string', default: '2' },
@@ -166,6 +177,7 @@ function readOptions(argv: string[]): BenchOptions {
   };
   const concurrency = [...new Set(values.concurrency.split(',').map((s) => number('concurrency', s.trim(), 1, true)))].sort((a, b) => a - b);
   return {
+    model: list('model', values.model, BENCH_MODELS)[0] as BenchModelName,
     durationSeconds: number('duration', values.duration, 0.5),
     rounds: number('rounds', values.rounds, 1, true),
     warmupSeconds: number('warmup', values.warmup, 0),
@@ -346,7 +358,7 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
   const sizeMismatch = Object.entries(probes).filter(([, p]) => bareProbe && p.responseBytes !== bareProbe.responseBytes);
   const out: string[] = [
     '',
-    `gRPC inference benchmark: stock_scorer, ${machineInfo().cpus} x ${machineInfo().cpuModel}, node ${process.version}, generator ${settings.ghz ? 'ghz (unary) + node (stream)' : 'node'}${options.eventLoop ? ', session on the event loop' : ''}, ${options.durationSeconds} s windows after ${options.warmupSeconds} s warm-up, ${options.rounds} round(s)`,
+    `gRPC inference benchmark: ${options.model}, ${machineInfo().cpus} x ${machineInfo().cpuModel}, node ${process.version}, generator ${settings.ghz ? 'ghz (unary) + node (stream)' : 'node'}${options.eventLoop ? ', session on the event loop' : ''}, ${options.durationSeconds} s windows after ${options.warmupSeconds} s warm-up, ${options.rounds} round(s)`,
     `srv us/req = utime+stime of the server child (all threads) from /proc over the window / completed requests; main us/req = its event-loop thread alone;`,
     `batch = ModelStatistics inference_count / execution_count over the window; scenarios of the same mode and c run back to back;`,
     `with several rounds, each mode and c is shown from one round, the median by the batching server's cpu vs bare; the other rounds' ratios are listed;`,
@@ -435,9 +447,16 @@ async function main(): Promise<void> {
   if (!fs.existsSync(serverEntry)) throw new UsageError(`${serverEntry} is missing: build first (npx tsc -p .)`);
   const ghzBin = options.generator === 'node' ? undefined : findGhz(REPO_ROOT);
   if (options.generator === 'ghz' && !ghzBin) throw new UsageError('--generator ghz: no ghz in ../shared/clients/bin or on PATH');
-  const request = serializedInferRequest();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
   try {
+    if (options.model !== 'stock_scorer') {
+      // Read by every process of the bench through benchModel(), the child servers included.
+      const models = path.join(scratch, 'models');
+      writeFiles(models, ON_DEMAND_MODELS[options.model]());
+      process.env.BENCH_MODEL = options.model;
+      process.env.BENCH_MODEL_DIR = path.join(models, options.model);
+    }
+    const request = serializedInferRequest();
     let ghz: RunSettings['ghz'];
     if (ghzBin) {
       const requestFile = path.join(scratch, 'model-infer-request.bin');

@@ -5,8 +5,13 @@
  *   digit_cnn     tiny CNN on 8x8 images -> 10 logits; no config.json (served by auto-config)
  *   type_echo     one Identity per KServe datatype; with config.json
  *
+ * Made on demand, not bundled (too large to check in for what they are for):
+ *
+ *   feature_mlp   64 features -> 512 -> 512 -> 16 scores, real work per row for the benchmark
+ *
  * All weights come from fixed-seed PRNGs and serialization is deterministic, so reruns give
- * byte-identical files. Run: node dist/scripts/make-models.js [outDir]
+ * byte-identical files. Run: node dist/scripts/make-models.js [outDir]; with `--with feature_mlp`
+ * it writes that model alone.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -175,6 +180,53 @@ function typeEcho(): GeneratedFile[] {
   ];
 }
 
+// ---------------------------------------------------------------- feature_mlp (on demand)
+
+export const FEATURE_MLP = { name: 'feature_mlp', features: 64, hidden: 512, outputs: 16 } as const;
+
+/**
+ * A tabular MLP with real work per row (about 0.3 M multiply-adds), for the benchmark:
+ * scores = relu(relu(features @ w1 + b1) @ w2 + b2) @ w3 + b3. 1.2 MB of weights, so it is
+ * written where it is needed instead of being bundled.
+ */
+export function featureMlp(): GeneratedFile[] {
+  const { name, features, hidden, outputs } = FEATURE_MLP;
+  const dense = (i: number, fanIn: number, fanOut: number, seed: number): ReturnType<typeof floatTensor>[] => [
+    floatTensor(`w${i}`, [fanIn, fanOut], gaussianArray(seed, fanIn * fanOut, Math.sqrt(2 / fanIn))),
+    floatTensor(`b${i}`, [fanOut], gaussianArray(seed + 1, fanOut, 0.05)),
+  ];
+  const model = serializeModel({
+    graphName: name,
+    docString: `features [batch,${features}] -> Gemm ${hidden} -> Relu -> Gemm ${hidden} -> Relu -> Gemm ${outputs} -> scores [batch,${outputs}].`,
+    inputs: [valueInfo('features', DataType.FLOAT, ['batch', features])],
+    outputs: [valueInfo('scores', DataType.FLOAT, ['batch', outputs])],
+    initializers: [...dense(1, features, hidden, 4001), ...dense(2, hidden, hidden, 4003), ...dense(3, hidden, outputs, 4005)],
+    nodes: [
+      node('Gemm', ['features', 'w1', 'b1'], ['h1_pre'], 'dense1'),
+      node('Relu', ['h1_pre'], ['h1'], 'relu1'),
+      node('Gemm', ['h1', 'w2', 'b2'], ['h2_pre'], 'dense2'),
+      node('Relu', ['h2_pre'], ['h2'], 'relu2'),
+      node('Gemm', ['h2', 'w3', 'b3'], ['scores'], 'dense3'),
+    ],
+  });
+  const config = {
+    name,
+    platform: 'onnxruntime_onnx',
+    max_batch_size: 64,
+    input: [{ name: 'features', data_type: 'TYPE_FP32', dims: [features] }],
+    output: [{ name: 'scores', data_type: 'TYPE_FP32', dims: [outputs] }],
+    dynamic_batching: { max_queue_delay_microseconds: 200 },
+    instance_group: [{ count: 1, kind: 'KIND_CPU' }],
+  };
+  return [
+    { path: `${name}/1/model.onnx`, bytes: model },
+    { path: `${name}/config.json`, bytes: configJson(config) },
+  ];
+}
+
+/** Models the script makes only when asked (--with NAME), alone. */
+export const ON_DEMAND_MODELS: Readonly<Record<string, () => GeneratedFile[]>> = { feature_mlp: featureMlp };
+
 // ---------------------------------------------------------------- entry point
 
 /** All bundled model files, in memory. */
@@ -184,18 +236,29 @@ export function buildModels(): GeneratedFile[] {
 
 /** Writes every bundled model file under `outDir`; returns what was written. */
 export function generateModels(outDir: string): GeneratedFile[] {
-  const files = buildModels();
+  return writeFiles(outDir, buildModels());
+}
+
+export function writeFiles(outDir: string, files: readonly GeneratedFile[]): GeneratedFile[] {
   for (const file of files) {
     const target = path.join(outDir, ...file.path.split('/'));
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.writeFileSync(target, file.bytes);
   }
-  return files;
+  return [...files];
 }
 
 if (require.main === module) {
-  const outDir = path.resolve(process.argv[2] ?? DEFAULT_MODELS_DIR);
-  for (const file of generateModels(outDir)) {
+  const args = process.argv.slice(2);
+  const withAt = args.indexOf('--with');
+  const extra = withAt >= 0 ? args.splice(withAt, 2)[1] : undefined;
+  if (withAt >= 0 && (extra === undefined || !ON_DEMAND_MODELS[extra])) {
+    console.error(`--with takes one of: ${Object.keys(ON_DEMAND_MODELS).join(', ')}`);
+    process.exit(2);
+  }
+  const outDir = path.resolve(args[0] ?? DEFAULT_MODELS_DIR);
+  const files = extra ? writeFiles(outDir, ON_DEMAND_MODELS[extra]()) : generateModels(outDir);
+  for (const file of files) {
     console.log(`${path.join(outDir, file.path)}  ${file.bytes.length} bytes`);
   }
 }

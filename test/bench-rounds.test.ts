@@ -27,6 +27,10 @@ describe('bench rounds', () => {
     expect(onRow.cpuVsBare).to.equal(1.5);
     expect(onRow.rpsVsBare).to.equal(0.9);
     expect(onRow.roundRatios?.cpuVsBare).to.deep.equal([1.5, 1.2, 2.5]);
+    expect(onRow.roundRatios?.bareCpuUsPerReq).to.deep.equal([100, 50, 80]);
+    expect(onRow.roundRatios?.serverCpuUsPerReq).to.deep.equal([150, 60, 200]);
+    expect(onRow.roundRatios?.bareRps).to.deep.equal([1000, 2000, 1500]);
+    expect(onRow.roundRatios?.rps).to.deep.equal([900, 1800, 1000]);
     expect(shown[0].roundRatios).to.equal(undefined);
     expect(shown.every((r) => r.rounds === 3)).to.equal(true);
   });

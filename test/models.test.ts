@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ort from '../src/runtime/onnxruntime';
-import { generateModels } from '../scripts/make-models';
+import { FEATURE_MLP, featureMlp, generateModels } from '../scripts/make-models';
 import { readInitializers, stockScorerReference } from './support/onnx-weights';
 
 const MODELS_DIR = path.resolve(__dirname, '..', '..', 'models');
@@ -156,6 +156,41 @@ describe('bundled models', () => {
         expect(output.dims, inName).to.deep.equal([rows, width]);
         expect(output.data.constructor, inName).to.equal(input.data.constructor);
         expect(Array.from(output.data as ArrayLike<unknown>), inName).to.deep.equal(Array.from(input.data as ArrayLike<unknown>));
+      }
+    });
+  });
+
+  describe('feature_mlp (made on demand for the benchmark)', () => {
+    it('is deterministic, matches its config.json and computes relu(relu(x W1 + b1) W2 + b2) W3 + b3 per row', async () => {
+      const [model, config] = featureMlp();
+      expect(Buffer.from(featureMlp()[0].bytes).equals(Buffer.from(model.bytes))).to.equal(true);
+      const cfg = JSON.parse(Buffer.from(config.bytes).toString('utf8')) as ModelConfig;
+      expect(cfg.input).to.deep.equal([{ name: 'features', data_type: 'TYPE_FP32', dims: [FEATURE_MLP.features] }]);
+      expect(cfg.output).to.deep.equal([{ name: 'scores', data_type: 'TYPE_FP32', dims: [FEATURE_MLP.outputs] }]);
+
+      const session = await ort.InferenceSession.create(model.bytes);
+      const rows = 3;
+      const x = Float32Array.from({ length: rows * FEATURE_MLP.features }, (_, i) => ((i * 31) % 17) / 17 - 0.5);
+      const out = (await session.run({ features: new ort.Tensor('float32', x, [rows, FEATURE_MLP.features]) })).scores;
+      await session.release();
+      expect(out.dims).to.deep.equal([rows, FEATURE_MLP.outputs]);
+
+      const w = readInitializers(model.bytes);
+      const dense = (input: Float32Array, i: number, relu: boolean): Float32Array => {
+        const b = w.get(`b${i}`)!.data;
+        const weights = w.get(`w${i}`)!.data;
+        const fanOut = b.length;
+        return Float32Array.from({ length: fanOut }, (_, j) => {
+          let sum = b[j];
+          for (let k = 0; k < input.length; k++) sum += input[k] * weights[k * fanOut + j];
+          return relu ? Math.max(0, sum) : sum;
+        });
+      };
+      for (let r = 0; r < rows; r++) {
+        const row = x.subarray(r * FEATURE_MLP.features, (r + 1) * FEATURE_MLP.features);
+        const expected = dense(dense(dense(row, 1, true), 2, true), 3, false);
+        const got = (out.data as Float32Array).subarray(r * FEATURE_MLP.outputs, (r + 1) * FEATURE_MLP.outputs);
+        for (let j = 0; j < expected.length; j++) expect(got[j]).to.be.closeTo(expected[j], 1e-3);
       }
     });
   });

@@ -1,6 +1,6 @@
 /**
  * What the typed client (src/client/) costs its caller on top of grpc-js: the same
- * stock_scorer-shaped ModelInfer (one FP32 row of 8 as raw_input_contents) made from this
+ * bench-model ModelInfer (one FP32 row as raw_input_contents) made from this
  * process (a) on a plain grpc-js client loaded from proto/ with a request object built per
  * call, and (b) through InferenceClient.infer, against the bare grpc-js server (no inference,
  * so the server's cost is the same for both). The figure is this process's own CPU per call
@@ -11,8 +11,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 import { InferenceClient } from '../../src/client';
-import { CHANNEL_OPTIONS, MODEL_NAME, packageDefinition } from './protocol';
-import { STOCK_FEATURES } from '../make-models';
+import { CHANNEL_OPTIONS, benchModel, packageDefinition } from './protocol';
 
 export type ClientSide = 'raw' | 'client';
 
@@ -102,7 +101,7 @@ async function timed(side: ClientSide, concurrency: number, calls: number, call:
 
 /** `callsPerSide` calls per side and concurrency, spread over the rounds. */
 export async function measureClientOverhead(address: string, callsPerSide: number, onProgress: (run: ClientOverheadRun, round: number) => void): Promise<ClientOverhead[]> {
-  const features = Float32Array.from(STOCK_FEATURES.map((f) => f.mean));
+  const { name, input, row: features } = benchModel();
   // The raw side: what a caller writes without the typed client (proto-loader objects, a callback).
   const Service = (grpc.loadPackageDefinition(packageDefinition()).inference as grpc.GrpcObject).GRPCInferenceService as grpc.ServiceClientConstructor;
   const raw = new Service(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
@@ -111,14 +110,14 @@ export async function measureClientOverhead(address: string, callsPerSide: numbe
   const rawCall = (): Promise<unknown> =>
     new Promise((resolve, reject) => {
       const request = {
-        model_name: MODEL_NAME,
-        inputs: [{ name: 'features', datatype: 'FP32', shape: [1, features.length] }],
+        model_name: name,
+        inputs: [{ name: input, datatype: 'FP32', shape: [1, features.length] }],
         raw_input_contents: [Buffer.from(features.buffer, features.byteOffset, features.byteLength)],
       };
       modelInfer.call(raw, request, new grpc.Metadata(), { deadline: Date.now() + DEADLINE_MS }, (err, res) => (err ? reject(err) : resolve(res)));
     });
   const client = new InferenceClient(address, { deadlineMs: DEADLINE_MS });
-  const clientCall = (): Promise<unknown> => client.infer(MODEL_NAME, { features }, { shape: [1, features.length] });
+  const clientCall = (): Promise<unknown> => client.infer(name, { [input]: features }, { shape: [1, features.length] });
   const sides: Record<ClientSide, () => Promise<unknown>> = { raw: rawCall, client: clientCall };
   const runs: ClientOverheadRun[] = [];
   try {

@@ -1,6 +1,6 @@
-/** Reads stock_scorer's ModelStatistics over gRPC: the counters that give the mean batch size. */
+/** Reads the bench model's ModelStatistics over gRPC: the counters that give the mean batch size. */
 import * as grpc from '@grpc/grpc-js';
-import { CHANNEL_OPTIONS, MODEL_NAME, STATS_PATH, methodDefinition } from './protocol';
+import { CHANNEL_OPTIONS, STATS_PATH, benchModel, methodDefinition } from './protocol';
 
 export interface BatchCounters {
   /** Rows served. */
@@ -23,7 +23,7 @@ export class ModelStatsClient {
 
   read(): Promise<BatchCounters> {
     return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(STATS_PATH, this.method.requestSerialize, this.method.responseDeserialize, { name: MODEL_NAME }, (err, response) => {
+      this.client.makeUnaryRequest(STATS_PATH, this.method.requestSerialize, this.method.responseDeserialize, { name: benchModel().name }, (err, response) => {
         if (err || !response) return reject(err ?? new Error('empty ModelStatistics response'));
         const stats = (response as StatsResponse).model_stats?.[0];
         resolve({ inferenceCount: Number(stats?.inference_count ?? 0), executionCount: Number(stats?.execution_count ?? 0) });

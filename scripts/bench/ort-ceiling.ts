@@ -6,7 +6,7 @@
 import * as ort from '../../src/runtime/onnxruntime';
 import { performance } from 'node:perf_hooks';
 import { summarize } from './latency-recorder';
-import { MODEL_FILE } from './protocol';
+import { benchModel } from './protocol';
 import type { GraphOptimizationLevel } from '../../src/config/schema';
 
 export interface OrtCeiling {
@@ -38,9 +38,8 @@ function sessionOptions(): ort.InferenceSession.SessionOptions {
 }
 
 export async function measureOrtCeilings(batchSizes: readonly number[], seconds: number, onProgress: (done: OrtCeiling) => void): Promise<OrtCeiling[]> {
-  const session = await ort.InferenceSession.create(MODEL_FILE, sessionOptions());
-  const input = session.inputNames[0];
-  const width = 8;
+  const { file, input, width } = benchModel();
+  const session = await ort.InferenceSession.create(file, sessionOptions());
   const results: OrtCeiling[] = [];
   try {
     for (const batchSize of batchSizes) {

@@ -9,11 +9,8 @@ import * as protoLoader from '@grpc/proto-loader';
 import { LOADER_OPTIONS, PROTO_DIR } from '../../src/transport/protos';
 import { STOCK_FEATURES } from '../make-models';
 
-export const MODEL_NAME = 'stock_scorer';
 export const SERVICE_NAME = 'inference.GRPCInferenceService';
 export const REPO_ROOT = path.dirname(PROTO_DIR);
-export const MODEL_DIR = path.join(REPO_ROOT, 'models', MODEL_NAME);
-export const MODEL_FILE = path.join(MODEL_DIR, '1', 'model.onnx');
 export const INFER_PATH = `/${SERVICE_NAME}/ModelInfer`;
 export const STREAM_PATH = `/${SERVICE_NAME}/ModelStreamInfer`;
 export const STATS_PATH = `/${SERVICE_NAME}/ModelStatistics`;
@@ -23,6 +20,52 @@ export const CHANNEL_OPTIONS = {
   'grpc.max_receive_message_length': -1,
   'grpc.max_send_message_length': -1,
 };
+
+/**
+ * The model every process of the bench drives: BENCH_MODEL names it (default stock_scorer) and
+ * BENCH_MODEL_DIR holds its config.json and 1/model.onnx (default models/<name>). The bench sets
+ * both before it starts its servers, so that the children, the bare one included, agree.
+ */
+export interface BenchModel {
+  readonly name: string;
+  readonly dir: string;
+  readonly file: string;
+  /** Its one FP32 input, [batch, width]. */
+  readonly input: string;
+  readonly width: number;
+  /** The row every request sends. */
+  readonly row: Float32Array;
+}
+
+interface ConfigTensor {
+  readonly name: string;
+  readonly data_type: string;
+  readonly dims: readonly number[];
+}
+
+interface BenchConfig {
+  readonly input: readonly ConfigTensor[];
+  readonly output: readonly ConfigTensor[];
+}
+
+let model: BenchModel | undefined;
+
+export function benchModel(): BenchModel {
+  if (model) return model;
+  const name = process.env.BENCH_MODEL ?? 'stock_scorer';
+  const dir = process.env.BENCH_MODEL_DIR ?? path.join(REPO_ROOT, 'models', name);
+  const input = readConfig(dir).input;
+  if (input.length !== 1 || input[0].data_type !== 'TYPE_FP32' || input[0].dims.length !== 1) throw new Error(`bench model ${name}: needs one FP32 input of dims [width]`);
+  const width = input[0].dims[0];
+  // stock_scorer gets plausible features (their means); other models a fixed pattern in [-0.5, 0.5).
+  const row = name === 'stock_scorer' ? Float32Array.from(STOCK_FEATURES, (f) => f.mean) : Float32Array.from({ length: width }, (_, i) => ((i * 7919) % 97) / 97 - 0.5);
+  model = { name, dir, file: path.join(dir, '1', 'model.onnx'), input: input[0].name, width, row };
+  return model;
+}
+
+function readConfig(dir: string): BenchConfig {
+  return JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as BenchConfig;
+}
 
 let definition: protoLoader.PackageDefinition | undefined;
 
@@ -38,13 +81,13 @@ export function methodDefinition(name: string): protoLoader.MethodDefinition<obj
   return method as protoLoader.MethodDefinition<object, Record<string, unknown>>;
 }
 
-/** One row of the eight features (their cross-sectional means), as a client would send it. */
+/** One row of the bench model's input, as a client would send it. */
 export function inferRequestMessage(): object {
-  const features = Float32Array.from(STOCK_FEATURES.map((f) => f.mean));
+  const { name, input, row } = benchModel();
   return {
-    model_name: MODEL_NAME,
-    inputs: [{ name: 'features', datatype: 'FP32', shape: [1, features.length] }],
-    raw_input_contents: [Buffer.from(features.buffer, features.byteOffset, features.byteLength)],
+    model_name: name,
+    inputs: [{ name: input, datatype: 'FP32', shape: [1, row.length] }],
+    raw_input_contents: [Buffer.from(row.buffer, row.byteOffset, row.byteLength)],
   };
 }
 
@@ -53,24 +96,19 @@ export function serializedInferRequest(): Buffer {
   return methodDefinition('ModelInfer').requestSerialize(inferRequestMessage());
 }
 
-interface ConfigOutput {
-  readonly name: string;
-  readonly data_type: string;
-  readonly dims: readonly number[];
-}
-
 /**
  * What the real server answers for one row, built from the model's config.json:
  * every output with shape [1, ...dims] and raw bytes of zeros.
  */
 export function bareInferResponse(): object {
-  const config = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'config.json'), 'utf8')) as { output: ConfigOutput[] };
+  const { name, dir } = benchModel();
+  const config = readConfig(dir);
   const outputs = config.output.map((o) => {
     if (o.data_type !== 'TYPE_FP32') throw new Error(`bare response: output ${o.name} is ${o.data_type}, only TYPE_FP32 is handled`);
     return { name: o.name, datatype: 'FP32', shape: [1, ...o.dims] };
   });
   return {
-    model_name: MODEL_NAME,
+    model_name: name,
     model_version: '1',
     outputs,
     raw_output_contents: config.output.map((o) => Buffer.alloc(4 * o.dims.reduce((a, b) => a * b, 1))),

@@ -36,10 +36,18 @@ export function combineRounds(rounds: readonly (readonly ScenarioResult[])[]): S
   return rated[0].map((first, i) => {
     const shown = rated[shownRound.get(groupKey(first))!][i];
     if (rated.length === 1 || shown.spec.target === 'bare') return { ...shown, rounds: rated.length };
+    const bareOf = (round: readonly ScenarioResult[]): ScenarioResult | undefined => round.find((b) => b.spec.target === 'bare' && b.spec.mode === first.spec.mode && b.spec.concurrency === first.spec.concurrency);
     return {
       ...shown,
       rounds: rated.length,
-      roundRatios: { cpuVsBare: rated.map((round) => round[i].cpuVsBare ?? NaN), rpsVsBare: rated.map((round) => round[i].rpsVsBare ?? NaN) },
+      roundRatios: {
+        cpuVsBare: rated.map((round) => round[i].cpuVsBare ?? NaN),
+        rpsVsBare: rated.map((round) => round[i].rpsVsBare ?? NaN),
+        serverCpuUsPerReq: rated.map((round) => round[i].serverCpuUsPerReq),
+        bareCpuUsPerReq: rated.map((round) => bareOf(round)?.serverCpuUsPerReq ?? NaN),
+        rps: rated.map((round) => round[i].load.rps),
+        bareRps: rated.map((round) => bareOf(round)?.load.rps ?? NaN),
+      },
     };
   });
 }

@@ -40,8 +40,17 @@ export interface ScenarioResult {
   /** Against the bare grpc-js server at the same mode and concurrency, in the same round. */
   readonly rpsVsBare?: number;
   readonly cpuVsBare?: number;
-  /** Every round's ratios, each against the bare window of its own round. */
-  readonly roundRatios?: { readonly cpuVsBare: readonly number[]; readonly rpsVsBare: readonly number[] };
+  /** Every round's ratios, each against the bare window of its own round, and the figures they came from. */
+  readonly roundRatios?: RoundRatios;
+}
+
+export interface RoundRatios {
+  readonly cpuVsBare: readonly number[];
+  readonly rpsVsBare: readonly number[];
+  readonly serverCpuUsPerReq: readonly number[];
+  readonly bareCpuUsPerReq: readonly number[];
+  readonly rps: readonly number[];
+  readonly bareRps: readonly number[];
 }
 
 export function scenarioLabel(spec: ScenarioSpec): string {

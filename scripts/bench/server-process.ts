@@ -1,6 +1,6 @@
 /**
  * The servers under test as child processes, so their CPU and memory are their own in /proc:
- * the real server (dist/src/main.js) on a temporary repository holding only stock_scorer
+ * the real server (dist/src/main.js) on a temporary repository holding only the bench model
  * with the batching settings of the scenario, and the bare grpc-js server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort } from './free-port';
-import { MODEL_DIR, MODEL_NAME, REPO_ROOT } from './protocol';
+import { REPO_ROOT, benchModel } from './protocol';
 import { readCpuSeconds, readMainThreadCpuSeconds, readRssBytes } from './proc-stats';
 
 export interface Batching {
@@ -34,14 +34,16 @@ export interface ChildServer {
 export interface SpawnOptions {
   /** Run the child under --cpu-prof, writing into this folder. */
   readonly profileDir?: string;
-  /** Give stock_scorer's input the rules of INPUT_RULES (--validate). */
+  /** Give the model's input the rules of inputRules() (--validate). */
   readonly validate?: boolean;
-  /** Run stock_scorer's session on the event loop (--event-loop). */
+  /** Run the model's session on the event loop (--event-loop). */
   readonly eventLoop?: boolean;
 }
 
-/** Every check config.json can ask of the features input, bounds that the bench's values keep, and statistics of all 8 columns. */
-export const INPUT_RULES = { validation: { reject_non_finite: true, min: -1000, max: 1000 }, statistics: { columns: 8 } };
+/** Every check config.json can ask of the input, bounds that the bench's values keep, and statistics of every column. */
+export function inputRules(width: number): object {
+  return { validation: { reject_non_finite: true, min: -1000, max: 1000 }, statistics: { columns: width } };
+}
 
 const SERVER_ENTRY = path.join(REPO_ROOT, 'dist', 'src', 'main.js');
 const BARE_ENTRY = path.join(__dirname, 'bare-server.js');
@@ -57,20 +59,21 @@ export function batchingLabel(b: Batching): string {
 }
 
 /**
- * "on": the bundled config.json (max_batch_size 64, one CPU instance) with
+ * "on": the model's config.json (max_batch_size 64, one CPU instance) with
  * dynamic_batching.max_queue_delay_microseconds set to the scenario's delay.
  * "off": the same without dynamic_batching, so every request is its own run.
- * `validate` adds INPUT_RULES to each input entry; `eventLoop` runs the session on the event loop.
+ * `validate` adds inputRules() to each input entry; `eventLoop` runs the session on the event loop.
  */
 export function writeRepository(batching: Batching, validate = false, eventLoop = false): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-models-'));
-  const modelDir = path.join(root, MODEL_NAME);
+  const model = benchModel();
+  const modelDir = path.join(root, model.name);
   fs.mkdirSync(path.join(modelDir, '1'), { recursive: true });
-  fs.copyFileSync(path.join(MODEL_DIR, '1', 'model.onnx'), path.join(modelDir, '1', 'model.onnx'));
-  const config = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'config.json'), 'utf8')) as Record<string, unknown>;
+  fs.copyFileSync(model.file, path.join(modelDir, '1', 'model.onnx'));
+  const config = JSON.parse(fs.readFileSync(path.join(model.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   if (batching.enabled) config.dynamic_batching = { max_queue_delay_microseconds: batching.queueDelayUs };
   else delete config.dynamic_batching;
-  if (validate) config.input = (config.input as object[]).map((input) => ({ ...input, ...INPUT_RULES }));
+  if (validate) config.input = (config.input as object[]).map((input) => ({ ...input, ...inputRules(model.width) }));
   if (eventLoop) config.parameters = { run_on_event_loop: { string_value: 'true' } };
   fs.writeFileSync(path.join(modelDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   return root;

@@ -11,7 +11,7 @@ import { ModelInstance } from '../../src/runtime/model-instance';
 import { LatencyRecorder } from './latency-recorder';
 import { sessionSettings } from './ort-ceiling';
 import { readOwnThreadRunNanos } from './proc-stats';
-import { MODEL_FILE } from './protocol';
+import { benchModel } from './protocol';
 
 export interface HandoffCost {
   readonly batchSize: number;
@@ -27,10 +27,9 @@ export interface HandoffCost {
   readonly otherUsPerBatch: number;
 }
 
-const WIDTH = 8;
-
 export async function measureHandoff(batchSize: number, gapsMs: readonly number[], seconds: number, onProgress: (done: HandoffCost) => void): Promise<HandoffCost[]> {
-  const instance = new ModelInstance({ modelPath: MODEL_FILE, providers: ['cpu'], ...sessionSettings });
+  const { file, width } = benchModel();
+  const instance = new ModelInstance({ modelPath: file, providers: ['cpu'], ...sessionSettings });
   const results: HandoffCost[] = [];
   try {
     const session = await instance.loaded;
@@ -38,9 +37,9 @@ export async function measureHandoff(batchSize: number, gapsMs: readonly number[
     const fetches = session.outputs.map((o) => o.name);
     const latency = new LatencyRecorder(1 << 16);
     const runOnce = async (): Promise<void> => {
-      const data = new Float32Array(batchSize * WIDTH).fill(0.5);
+      const data = new Float32Array(batchSize * width).fill(0.5);
       const posted = performance.now();
-      await instance.run({ [input]: { type: 'float32', dims: [batchSize, WIDTH], data } }, fetches, [data.buffer]);
+      await instance.run({ [input]: { type: 'float32', dims: [batchSize, width], data } }, fetches, [data.buffer]);
       latency.record(performance.now() - posted);
     };
     const warmUntil = performance.now() + 500;

@@ -13,10 +13,10 @@ export interface FloatInitializer {
 export type Weights = ReadonlyMap<string, FloatInitializer>;
 
 /** Every FLOAT initializer of the model's main graph, by name; raw_data and float_data both handled. */
-export function readInitializers(modelPath: string): Map<string, FloatInitializer> {
-  const model = onnx.ModelProto.decode(fs.readFileSync(modelPath));
+export function readInitializers(model: string | Uint8Array): Map<string, FloatInitializer> {
+  const proto = onnx.ModelProto.decode(typeof model === 'string' ? fs.readFileSync(model) : model);
   const result = new Map<string, FloatInitializer>();
-  for (const tensor of model.graph?.initializer ?? []) {
+  for (const tensor of proto.graph?.initializer ?? []) {
     if (tensor.dataType !== onnx.TensorProto.DataType.FLOAT) continue;
     const name = tensor.name ?? '';
     const dims = (tensor.dims ?? []).map((d) => (typeof d === 'number' ? d : d.toNumber()));
