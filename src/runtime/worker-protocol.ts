@@ -1,6 +1,7 @@
 /** Messages between the main thread and a session worker. Plain data: they cross by structured clone. */
 import type { ExecutionProvider, GraphOptimizationLevel } from '../config/schema';
 import type { NumericArray, OrtType } from '../tensor/datatype';
+import type { SharedChannel } from './shared-handoff';
 
 export interface SessionWorkerData {
   readonly modelPath: string;
@@ -8,6 +9,9 @@ export interface SessionWorkerData {
   readonly intraOpThreads: number;
   readonly graphOptimizationLevel: GraphOptimizationLevel;
 }
+
+/** What a session worker starts with: its session's settings and the shared memory of its hand-off. */
+export type WorkerStartData = SessionWorkerData & { readonly channel: SharedChannel };
 
 /** Tensor as it crosses threads: ORT's own type names, strings for ORT string tensors. */
 export interface WireTensor {
@@ -32,7 +36,8 @@ export interface ProviderFailure {
 export type WorkerReply =
   | { readonly kind: 'loaded'; readonly provider: ExecutionProvider; readonly failures: readonly ProviderFailure[]; readonly inputs: readonly IoMetadata[]; readonly outputs: readonly IoMetadata[] }
   | { readonly kind: 'load-failed'; readonly failures: readonly ProviderFailure[] }
-  | { readonly kind: 'result'; readonly id: number; readonly outputs: Record<string, WireTensor>; readonly inferNs: number }
+  // `output`: the worker's larger output arena, when this result outgrew the old one.
+  | { readonly kind: 'result'; readonly id: number; readonly outputs: Record<string, WireTensor>; readonly inferNs: number; readonly output?: SharedArrayBuffer }
   | { readonly kind: 'run-failed'; readonly id: number; readonly message: string };
 
 /** What the main thread sends: a batch to run, or the request to release the session and exit. */
@@ -43,4 +48,17 @@ export interface RunRequest {
   readonly id: number;
   readonly feeds: Record<string, WireTensor>;
   readonly fetches: readonly string[];
+  /** A larger input arena, when this batch outgrew the old one; later batches use it. */
+  readonly input?: SharedArrayBuffer;
+}
+
+/** What travels in an arena's header beside the tensors. */
+export interface SharedRunMeta {
+  readonly id: number;
+  readonly fetches: readonly string[];
+}
+
+export interface SharedResultMeta {
+  readonly id: number;
+  readonly inferNs: number;
 }
