@@ -1,12 +1,19 @@
 /** Messages between the main thread and a session worker. Plain data: they cross by structured clone. */
 import type { ExecutionProvider, GraphOptimizationLevel } from '../config/schema';
 import type { NumericArray, OrtType } from '../tensor/datatype';
+import type { NodePlacement } from './node-placement';
 
 export interface SessionWorkerData {
   readonly modelPath: string;
   readonly providers: readonly ExecutionProvider[];
   readonly intraOpThreads: number;
   readonly graphOptimizationLevel: GraphOptimizationLevel;
+  /** The CUDA device this instance's session asks for (instance_group.gpus); absent: 0. Optional, as the bench scripts make their own. */
+  readonly deviceId?: number;
+  /** Set: the first provider is required, no fallback; names who requires it, for the error. */
+  readonly requiredBy?: string;
+  /** Probe node placement on a CPU session too (CUDA sessions always are). */
+  readonly probeNodePlacement?: boolean;
 }
 
 /** Tensor as it crosses threads: ORT's own type names, strings for ORT string tensors. */
@@ -30,7 +37,16 @@ export interface ProviderFailure {
 }
 
 export type WorkerReply =
-  | { readonly kind: 'loaded'; readonly provider: ExecutionProvider; readonly failures: readonly ProviderFailure[]; readonly inputs: readonly IoMetadata[]; readonly outputs: readonly IoMetadata[] }
+  | {
+      readonly kind: 'loaded';
+      readonly provider: ExecutionProvider;
+      readonly deviceId: number;
+      readonly failures: readonly ProviderFailure[];
+      /** Where the nodes run, when probed (CUDA sessions, or PROBE_NODE_PLACEMENT). */
+      readonly placement: NodePlacement | undefined;
+      readonly inputs: readonly IoMetadata[];
+      readonly outputs: readonly IoMetadata[];
+    }
   | { readonly kind: 'load-failed'; readonly failures: readonly ProviderFailure[] }
   | { readonly kind: 'result'; readonly id: number; readonly outputs: Record<string, WireTensor>; readonly inferNs: number }
   | { readonly kind: 'run-failed'; readonly id: number; readonly message: string };
