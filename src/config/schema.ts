@@ -242,7 +242,7 @@ export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] })
         arg: 'ort-graph-optimization-level',
       },
       require_gpu: {
-        doc: "A model version that wants CUDA (instance_group kind KIND_AUTO with 'cuda' in execution_providers) fails to load when its sessions do not get it, instead of falling back to the next provider with a warning.",
+        doc: "A model version that wants CUDA (instance_group kind KIND_AUTO, or none, with 'cuda' first in execution_providers) fails to load when its sessions do not get it, instead of falling back to the next provider with a warning.",
         format: 'flag',
         default: false,
         env: 'REQUIRE_GPU',
