@@ -208,6 +208,18 @@ const KEYS: readonly KeyCase[] = [
     fromEnv: { value: 'extended', expected: 'extended' },
     fromFlag: { value: 'disabled', expected: 'disabled' },
   },
+  {
+    key: 'runtime.require_gpu', env: 'REQUIRE_GPU', flag: '--require-gpu', get: (c) => c.runtime.requireGpu,
+    file: { value: true, expected: true },
+    fromEnv: { value: '0', expected: false },
+    fromFlag: { value: 'true', expected: true },
+  },
+  {
+    key: 'runtime.probe_node_placement', env: 'PROBE_NODE_PLACEMENT', flag: '--probe-node-placement', get: (c) => c.runtime.probeNodePlacement,
+    file: { value: true, expected: true },
+    fromEnv: { value: 'false', expected: false },
+    fromFlag: { value: '1', expected: true },
+  },
 ];
 
 /** {"a": {"b": value}} for the dotted key "a.b". */
@@ -296,6 +308,11 @@ describe('loadConfig', () => {
     it('gives each instance one intra-op thread (parallelism comes from instances) and applies every graph optimization', () => {
       expect(config.runtime.intraOpThreads).to.equal(1);
       expect(config.runtime.graphOptimizationLevel).to.equal('all');
+    });
+
+    it('lets a model fall back from CUDA with a warning, and probes node placement only for CUDA sessions', () => {
+      expect(config.runtime.requireGpu).to.equal(false);
+      expect(config.runtime.probeNodePlacement).to.equal(false);
     });
 
     it('keeps per-column input statistics off', () => {

@@ -95,13 +95,14 @@ describe('e2e model control mode explicit', function () {
         ...BATCHING,
         version_policy: { specific: { versions: [1] } },
         dynamic_batching: { max_queue_delay_microseconds: 321 },
-        instance_group: [{ count: 1, kind: 'KIND_GPU' }],
+        // KIND_AUTO: the server's providers decide (KIND_GPU would fail here without CUDA, as in Triton).
+        instance_group: [{ count: 1, kind: 'KIND_AUTO' }],
       }));
       expect(await metadataVersions('overridden')).to.deep.equal(['1']);
       expectComputedBy(await inferVersioned(t.client, 'overridden'), 1);
       const config = await modelConfig('overridden');
       expect(config.dynamic_batching?.max_queue_delay_microseconds).to.equal('321');
-      expect(config.instance_group.map((g) => g.kind), 'KIND_GPU asked for, the CPU provider in use').to.deep.equal(['KIND_CPU']);
+      expect(config.instance_group.map((g) => g.kind), 'KIND_AUTO asked for, the CPU provider in use').to.deep.equal(['KIND_CPU']);
 
       await loadModel(t.client, 'overridden');
       expect(await metadataVersions('overridden'), "config.json's default policy: latest 1").to.deep.equal(['2']);

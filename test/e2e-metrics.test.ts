@@ -85,6 +85,8 @@ describe('e2e: Prometheus metrics and HTTP health', function () {
         nv_inference_compute_infer_duration_us: 'counter',
         nv_inference_compute_output_duration_us: 'counter',
         inference_model_version_info: 'gauge',
+        inference_model_execution_provider_info: 'gauge',
+        inference_model_graph_nodes: 'gauge',
         inference_rollout_rollbacks_total: 'counter',
         inference_rollout_weight: 'gauge',
         inference_shadow_requests_total: 'counter',

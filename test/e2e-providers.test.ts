@@ -12,13 +12,24 @@ import { createClient, fp32Bytes, MODELS_DIR, readFp32, REPO_ROOT, type Inferenc
 
 const MAIN = path.join(REPO_ROOT, 'dist', 'src', 'main.js');
 const BUNDLED = fs.readdirSync(MODELS_DIR, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+/** The bundled models whose config.json says KIND_CPU: they never try CUDA. */
+const CPU_KIND = new Set(
+  BUNDLED.filter((name) => {
+    const file = path.join(MODELS_DIR, name, 'config.json');
+    if (!fs.existsSync(file)) return false;
+    const config = JSON.parse(fs.readFileSync(file, 'utf8')) as { instance_group?: { kind?: string }[] };
+    return config.instance_group?.[0]?.kind === 'KIND_CPU';
+  }),
+);
+/** The bundled models that try CUDA first (KIND_AUTO): each falls back here. */
+const WANT_CUDA = BUNDLED.filter((name) => !CPU_KIND.has(name));
 /** Without the NVIDIA driver's device nodes, the CUDA provider cannot work here. */
 const NO_GPU = !fs.existsSync('/dev/nvidiactl');
 
 /** Every setting the server reads from the environment, so the parent's own values cannot leak in. */
 const CONFIG_ENV = [
   'CONFIG_FILE', 'MODEL_REPOSITORY', 'GRPC_HOST', 'GRPC_PORT', 'GRPC_MAX_MESSAGE_BYTES', 'LOG_LEVEL', 'EXECUTION_PROVIDERS',
-  'ORT_INTRA_OP_THREADS', 'ORT_GRAPH_OPTIMIZATION_LEVEL', 'DEFAULT_MAX_BATCH_SIZE', 'DEFAULT_MAX_QUEUE_SIZE',
+  'ORT_INTRA_OP_THREADS', 'ORT_GRAPH_OPTIMIZATION_LEVEL', 'DEFAULT_MAX_BATCH_SIZE', 'DEFAULT_MAX_QUEUE_SIZE', 'REQUIRE_GPU', 'PROBE_NODE_PLACEMENT',
 ];
 
 function serverEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
@@ -142,19 +153,30 @@ describe('e2e: the server as a child process', function () {
       expect(server.lines.length).to.be.greaterThan(0);
     });
 
-    it('logs, for each model, a warning that the cuda provider is unavailable, with the reason', function () {
+    it('logs, for each model that wants CUDA, a warning that the cuda provider is unavailable, with the reason', function () {
       const lines = fallbackLines();
       if (!NO_GPU && lines.length === 0) {
         // A machine where CUDA works: then no model falls back, which the next test checks.
-        expect(started.models.flatMap((m) => m.versions.map((v) => v.provider))).to.satisfy((ps: string[]) => ps.every((p) => p === 'cuda'));
+        const providers = started.models.filter((m) => !CPU_KIND.has(m.name)).flatMap((m) => m.versions.map((v) => v.provider));
+        expect(providers).to.satisfy((ps: string[]) => ps.every((p) => p === 'cuda'));
         return;
       }
-      expect(lines.map((l) => l.model as string).sort()).to.deep.equal(BUNDLED);
+      expect(WANT_CUDA.length, 'some bundled model wants CUDA').to.be.greaterThan(0);
+      expect(lines.map((l) => l.model as string).sort()).to.deep.equal(WANT_CUDA);
       for (const line of lines) {
         expect(line.level, `level of ${line.model}`).to.equal(40);
         expect(line.msg).to.contain('cuda');
         expect(line.version).to.equal(1);
-        expect(line.reason, `reason for ${line.model}`).to.be.a('string').and.not.equal('');
+        // The loader's own words: the missing provider library or the dependency it cannot open.
+        expect(line.reason, `reason for ${line.model}`).to.match(/Failed to load shared library: (onnxruntime-node has no CUDA provider library at \S+|\S+: cannot open shared object file)/);
+      }
+    });
+
+    it('never tries CUDA for a bundled model whose config.json says KIND_CPU', () => {
+      expect(CPU_KIND.has('stock_scorer')).to.equal(true);
+      expect(fallbackLines().filter((l) => CPU_KIND.has(l.model as string))).to.deep.equal([]);
+      for (const model of started.models.filter((m) => CPU_KIND.has(m.name))) {
+        expect(model.versions.map((v) => v.provider), model.name).to.deep.equal(['cpu']);
       }
     });
 
@@ -165,10 +187,10 @@ describe('e2e: the server as a child process', function () {
         expect(model.versions, model.name).to.have.length(1);
         for (const v of model.versions) {
           expect(v.state, model.name).to.equal('READY');
-          expect(v.provider, model.name).to.equal(fellBack.has(model.name) ? 'cpu' : 'cuda');
+          expect(v.provider, model.name).to.equal(fellBack.has(model.name) || CPU_KIND.has(model.name) ? 'cpu' : 'cuda');
         }
       }
-      if (NO_GPU) expect(fellBack.size, 'every model falls back without a GPU').to.equal(BUNDLED.length);
+      if (NO_GPU) expect(fellBack.size, 'every model that wants CUDA falls back without a GPU').to.equal(WANT_CUDA.length);
     });
 
     it("reports the bound port, readiness and the provider list in the 'server started' line", () => {
@@ -202,6 +224,30 @@ describe('e2e: the server as a child process', function () {
       expect(signal, server.stderr).to.equal(null);
       expect(code, server.stderr).to.equal(0);
       expect(server.lines.some((l) => l.msg === 'shutting down' && l.signal === 'SIGTERM')).to.equal(true);
+    });
+  });
+
+  describe('with EXECUTION_PROVIDERS=cuda,cpu and REQUIRE_GPU=1', () => {
+    it("fails each model that wants CUDA, with the reason in the 'server started' line, and serves the KIND_CPU ones", async function () {
+      if (!NO_GPU) this.skip();
+      const server = new ServerProcess(serverEnv({ EXECUTION_PROVIDERS: 'cuda,cpu', REQUIRE_GPU: '1', GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', LOG_LEVEL: 'info', MODEL_REPOSITORY: MODELS_DIR }));
+      try {
+        const started = (await server.waitFor('server started', 25000)) as StartedLine & { models: { name: string; failures?: string[] }[] };
+        expect(started.ready, 'not ready while a model failed').to.equal(false);
+        for (const model of started.models) {
+          if (CPU_KIND.has(model.name)) {
+            expect(model.versions.map((v) => `${v.provider} ${v.state}`), model.name).to.deep.equal(['cpu READY']);
+            continue;
+          }
+          expect(model.versions, model.name).to.deep.equal([]);
+          expect(model.failures, model.name).to.have.length(1);
+          expect(model.failures![0], model.name).to.match(/^version 1: execution provider cuda is required \(REQUIRE_GPU\) and could not be had: cuda: .*Failed to load shared library: /);
+        }
+        expect(server.lines.filter((l) => /unavailable, falling back/.test(l.msg))).to.deep.equal([]);
+      } finally {
+        server.signal('SIGKILL');
+        await server.exited;
+      }
     });
   });
 

@@ -23,6 +23,8 @@ function modelWith(inputs: TensorSpec[]): ModelConfig {
     outputs: [{ name: 'y', datatype: 'FP32', dims: [1] }],
     versionPolicy: { kind: 'latest', numVersions: 1 },
     instanceCount: 1,
+    instanceGroup: { kind: 'KIND_AUTO', count: 1, gpus: [] },
+    cudaOptions: {},
     dynamicBatching: undefined,
     warmup: [],
   };

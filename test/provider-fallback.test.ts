@@ -35,3 +35,40 @@ describe('execution provider fallback', () => {
     expect((err as Error).message).to.contain('cuda: cuda broken').and.contain('cpu: cpu broken');
   });
 });
+
+describe('a required execution provider', () => {
+  it('tries only the whole list once, and names who requires the first provider when it fails', async () => {
+    const attempts: (readonly ExecutionProvider[])[] = [];
+    const err = await createWithFallback(
+      ['cuda', 'cpu'],
+      async (providers) => {
+        attempts.push(providers);
+        throw new Error('Failed to load shared library');
+      },
+      { requiredBy: 'REQUIRE_GPU' },
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(attempts).to.deep.equal([['cuda', 'cpu']]);
+    expect(err).to.be.instanceOf(NoProviderError);
+    expect((err as Error).message).to.equal('execution provider cuda is required (REQUIRE_GPU) and could not be had: cuda: Failed to load shared library');
+  });
+
+  it('keeps the session it gets, with the whole list for ORT to place nodes on', async () => {
+    const result = await createWithFallback(['cuda', 'cpu'], async (providers) => providers.join('+'), { requiredBy: 'instance_group kind KIND_GPU' });
+    expect(result).to.deep.equal({ session: 'cuda+cpu', provider: 'cuda', failures: [] });
+  });
+
+  it("adds the explanation to a failed provider's reason", async () => {
+    const result = await createWithFallback(
+      ['cuda', 'cpu'],
+      async (providers) => {
+        if (providers[0] === 'cuda') throw new Error('Failed to load shared library');
+        return 'cpu session';
+      },
+      { explain: (provider, reason) => `${reason}: ${provider} needs libcublasLt.so.13` },
+    );
+    expect(result.failures).to.deep.equal([{ provider: 'cuda', reason: 'Failed to load shared library: cuda needs libcublasLt.so.13' }]);
+  });
+});

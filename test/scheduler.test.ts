@@ -59,6 +59,8 @@ function config(maxBatchSize: number, batching: Partial<DynamicBatching> | undef
     outputs: [{ name: 'y', datatype: 'FP32', dims: [1] }],
     versionPolicy: { kind: 'latest', numVersions: 1 },
     instanceCount: 2,
+    instanceGroup: { kind: 'KIND_AUTO', count: 2, gpus: [] },
+    cudaOptions: {},
     dynamicBatching: batching && {
       maxQueueDelayMicros: 0,
       preferredBatchSizes: [],

@@ -24,6 +24,8 @@ function config(dynamicBatching?: Partial<DynamicBatching>): ModelConfig {
     outputs: [{ name: 'y', datatype: 'FP32', dims: [2] }],
     versionPolicy: { kind: 'all' },
     instanceCount: 1,
+    instanceGroup: { kind: 'KIND_AUTO', count: 1, gpus: [] },
+    cudaOptions: {},
     // Only priorityLevels is read here.
     dynamicBatching: dynamicBatching as DynamicBatching | undefined,
     warmup: [],

@@ -15,6 +15,8 @@ const config: ModelConfig = {
   outputs: [{ name: 'y', datatype: 'FP32', dims: [1] }, { name: 'z', datatype: 'FP32', dims: [1] }],
   versionPolicy: { kind: 'latest', numVersions: 1 },
   instanceCount: 1,
+  instanceGroup: { kind: 'KIND_AUTO', count: 1, gpus: [] },
+  cudaOptions: {},
   dynamicBatching: undefined,
   warmup: [],
 };

@@ -49,6 +49,10 @@ export interface ServerConfig {
     readonly executionProviders: readonly ExecutionProvider[];
     readonly intraOpThreads: number;
     readonly graphOptimizationLevel: GraphOptimizationLevel;
+    /** CUDA wanted and not had fails the load (REQUIRE_GPU). */
+    readonly requireGpu: boolean;
+    /** Probe node placement on CPU sessions too (CUDA sessions always are). */
+    readonly probeNodePlacement: boolean;
   };
   readonly defaultMaxBatchSize: number;
   readonly defaultMaxQueueSize: number;
@@ -105,6 +109,8 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
       executionProviders: config.get('runtime.execution_providers') as ExecutionProvider[],
       intraOpThreads: config.get('runtime.intra_op_threads'),
       graphOptimizationLevel: config.get('runtime.graph_optimization_level') as GraphOptimizationLevel,
+      requireGpu: config.get('runtime.require_gpu'),
+      probeNodePlacement: config.get('runtime.probe_node_placement'),
     },
     defaultMaxBatchSize: config.get('models.default_max_batch_size'),
     defaultMaxQueueSize: config.get('models.default_max_queue_size'),

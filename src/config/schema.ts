@@ -241,6 +241,20 @@ export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] })
         env: 'ORT_GRAPH_OPTIMIZATION_LEVEL',
         arg: 'ort-graph-optimization-level',
       },
+      require_gpu: {
+        doc: "A model version that wants CUDA (instance_group kind KIND_AUTO, or none, with 'cuda' first in execution_providers) fails to load when its sessions do not get it, instead of falling back to the next provider with a warning.",
+        format: 'flag',
+        default: false,
+        env: 'REQUIRE_GPU',
+        arg: 'require-gpu',
+      },
+      probe_node_placement: {
+        doc: 'Prove where the graph nodes run (one profiled run at load) for CPU sessions too; CUDA sessions are always probed.',
+        format: 'flag',
+        default: false,
+        env: 'PROBE_NODE_PLACEMENT',
+        arg: 'probe-node-placement',
+      },
     },
     models: {
       default_max_batch_size: {

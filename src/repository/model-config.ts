@@ -4,7 +4,10 @@
  * everything is checked here so later stages can trust it.
  */
 import { fromConfigType, type DataType } from '../tensor/datatype';
+import type { CudaOptions } from '../runtime/cuda-provider-options';
+import { parseCudaOptions } from './accelerator-config';
 import { isObject, nonNegativeInt, positiveInt, type Fail, type Json } from './config-json';
+import { instanceDevices, parseInstanceGroup, type InstanceGroup } from './instance-group-config';
 import { parseInputStatistics, parseInputValidation, type InputStatistics, type InputValidation } from './input-rules-config';
 import { parseEventLoop, type EventLoopConfig } from './event-loop-config';
 import { parseModelWarmup, type WarmupSample } from './warmup-config';
@@ -53,7 +56,11 @@ export interface ModelConfig {
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
   readonly versionPolicy: VersionPolicy;
+  /** Instances in all: instance_group's count, times the GPUs listed for KIND_GPU. */
   readonly instanceCount: number;
+  readonly instanceGroup: InstanceGroup;
+  /** The CUDA provider options config.json asks for (accelerator-config.ts); empty: none. */
+  readonly cudaOptions: CudaOptions;
   /** Absent: one request per run. */
   readonly dynamicBatching: DynamicBatching | undefined;
   /** Triton's model_warmup samples; empty: the automatic, best-effort warm-up. */
@@ -99,20 +106,8 @@ export function parseModelConfig(model: string, json: unknown, defaultMaxQueueSi
     return list.map((t: unknown, i: number) => parseTensorSpec(t, key, `${key}[${i}]`, fail));
   };
 
-  const groups = c.instance_group;
-  let instanceCount = 1;
-  if (groups !== undefined) {
-    if (!Array.isArray(groups) || groups.length === 0) fail('instance_group must be a non-empty list');
-    const list = groups as unknown[];
-    if (list.length > 1) fail('only one instance_group is supported');
-    const g = list[0];
-    if (!isObject(g)) fail('instance_group[0] must be an object');
-    const group = g as Json;
-    instanceCount = group.count === undefined ? 1 : positiveInt(group.count, 'instance_group[0].count', fail);
-    // The kind is checked, not kept: ModelConfig reports the kind of the provider the sessions got.
-    const kind = group.kind === undefined ? 'KIND_AUTO' : String(group.kind);
-    if (!['KIND_AUTO', 'KIND_CPU', 'KIND_GPU'].includes(kind)) fail(`instance_group[0].kind '${kind}' is not supported`);
-  }
+  const instanceGroup = parseInstanceGroup(c.instance_group, fail);
+  const instanceCount = instanceDevices(instanceGroup).length;
 
   return {
     name: model,
@@ -122,6 +117,8 @@ export function parseModelConfig(model: string, json: unknown, defaultMaxQueueSi
     outputs: tensors('output'),
     versionPolicy: parseVersionPolicy(c.version_policy, fail),
     instanceCount,
+    instanceGroup,
+    cudaOptions: parseCudaOptions(c.optimization, fail),
     dynamicBatching: c.dynamic_batching === undefined ? undefined : parseDynamicBatching(c.dynamic_batching, defaultMaxQueueSize, fail),
     warmup: parseModelWarmup(c.model_warmup, fail),
     eventLoop: parseEventLoop(c.parameters, instanceCount, fail),

@@ -3,6 +3,7 @@ import { ModelStatistics } from '../observability/model-statistics';
 import { Scheduler } from '../batching/scheduler';
 import type { ExecutionProvider } from '../config/schema';
 import type { InstancePool } from '../runtime/instance-pool';
+import type { NodePlacement } from '../runtime/node-placement';
 import type { ModelConfig, QueuePolicy } from './model-config';
 
 /** Triton's version states; UNLOADING: taking no new requests, finishing those it holds. */
@@ -32,6 +33,16 @@ export class ModelVersion {
 
   get provider(): ExecutionProvider {
     return this.pool.session.provider;
+  }
+
+  /** The CUDA devices the instances run on, each once, in slot order; empty unless the provider is CUDA. */
+  get deviceIds(): readonly number[] {
+    return this.provider === 'cuda' ? [...new Set(this.pool.devices)] : [];
+  }
+
+  /** Where the first instance's nodes run, when it was probed (CUDA, or PROBE_NODE_PLACEMENT). */
+  get placement(): NodePlacement | undefined {
+    return this.pool.session.placement;
   }
 
   get state(): ModelState {

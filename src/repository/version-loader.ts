@@ -7,10 +7,13 @@ import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from '../config/load';
 import type { Logger } from '../observability/logger';
 import { InstancePool } from '../runtime/instance-pool';
+import { checkCudaOptions } from '../runtime/cuda-provider-options';
 import { completeConfig } from './auto-config';
 import { MODEL_FILE } from './discover';
 import type { PartialModelConfig, QueuePolicy } from './model-config';
+import { instanceDevices } from './instance-group-config';
 import { ModelVersion } from './model-version';
+import { providerPlan } from './provider-plan';
 import { warmUp } from './warmup';
 
 export interface VersionToLoad {
@@ -37,11 +40,16 @@ export class VersionLoader {
     const started = performance.now();
     const { runtime } = this.config;
     const name = partial.name;
-    const pool = await InstancePool.start(partial.instanceCount, { model: name, version, log: this.log }, {
+    // Refused before any session is made: options that cannot take effect must not look as if they did.
+    checkCudaOptions(partial.cudaOptions);
+    const plan = providerPlan(partial.instanceGroup.kind, runtime.executionProviders, runtime.requireGpu);
+    const pool = await InstancePool.start(instanceDevices(partial.instanceGroup), { model: name, version, log: this.log }, {
       modelPath: path.join(dir, String(version), MODEL_FILE),
-      providers: runtime.executionProviders,
+      providers: plan.providers,
+      ...(plan.requiredBy !== undefined && { requiredBy: plan.requiredBy }),
       intraOpThreads: runtime.intraOpThreads,
       graphOptimizationLevel: runtime.graphOptimizationLevel,
+      probeNodePlacement: runtime.probeNodePlacement,
     }, partial.eventLoop && { limitNs: partial.eventLoop.limitUs * 1000 });
     try {
       const { session } = pool;
@@ -56,8 +64,22 @@ export class VersionLoader {
       await pool.warmUp((instances) => warmUp(config, dir, instances, this.log, version));
       const loaded = new ModelVersion(name, version, config, pool, this.defaultQueuePolicy, this.onChange);
       loaded.state = 'READY';
+      const { placement } = session;
       this.log.info(
-        { model: name, version, provider: session.provider, instances: pool.size, on_event_loop: pool.instances[0].thread === undefined, max_batch_size: config.maxBatchSize, dynamic_batching: config.dynamicBatching !== undefined, warmup_samples: config.warmup.map((w) => w.name), ms: Math.round(performance.now() - started) },
+        {
+          model: name,
+          version,
+          provider: session.provider,
+          ...(session.provider === 'cuda' && { device_ids: loaded.deviceIds }),
+          ...(placement && { nodes_by_provider: placement.nodesByProvider }),
+          ...(placement?.error !== undefined && { placement_error: placement.error }),
+          instances: pool.size,
+          on_event_loop: pool.instances[0].thread === undefined,
+          max_batch_size: config.maxBatchSize,
+          dynamic_batching: config.dynamicBatching !== undefined,
+          warmup_samples: config.warmup.map((w) => w.name),
+          ms: Math.round(performance.now() - started),
+        },
         'model version ready',
       );
       return loaded;

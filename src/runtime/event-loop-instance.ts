@@ -71,12 +71,12 @@ export class EventLoopInstance implements Instance {
 
   private async open(data: SessionWorkerData): Promise<LoadedSession> {
     this.core = await import('./session-core');
-    const { session, provider, failures, inputs, outputs } = await this.core.openSession(data);
+    const { session, provider, deviceId, failures, placement, inputs, outputs } = await this.core.openSession(data);
     if (this.closing) {
       await session.release();
       throw unavailable(`${this.label} closed`);
     }
     this.session = session;
-    return { provider, failures, inputs, outputs };
+    return { provider, deviceId, failures, placement, inputs, outputs };
   }
 }

@@ -43,14 +43,15 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
   private closed = false;
 
   private constructor(
-    count: number,
+    /** The CUDA device of each slot. */
+    private readonly slots: readonly number[],
     private readonly owner: PoolOwner,
     private readonly data: SessionWorkerData,
     /** Cleared for good once a run is too long. */
     private eventLoop: EventLoopOption | undefined,
   ) {
     super();
-    this.members = Array.from({ length: count }, (_, slot) => this.launch(slot));
+    this.members = slots.map((_, slot) => this.launch(slot));
     this.idle = [...this.members];
     this.supervisor = new InstanceSupervisor(
       {
@@ -63,9 +64,12 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
     );
   }
 
-  /** Starts `count` workers (or the event-loop session) and waits for all to load; the first one's provider speaks for the pool. */
-  static async start(count: number, owner: PoolOwner, data: SessionWorkerData, eventLoop?: EventLoopOption): Promise<InstancePool> {
-    const pool = new InstancePool(eventLoop ? 1 : count, owner, data, eventLoop);
+  /**
+   * Starts one worker per entry of `devices`, each asking CUDA for that device (or the one
+   * event-loop session, on the first), and waits for all to load; the first one's provider speaks for the pool.
+   */
+  static async start(devices: readonly number[], owner: PoolOwner, data: SessionWorkerData, eventLoop?: EventLoopOption): Promise<InstancePool> {
+    const pool = new InstancePool(eventLoop ? devices.slice(0, 1) : devices, owner, data, eventLoop);
     try {
       [pool.first] = await Promise.all(pool.members.map((i) => i.loaded));
       return pool;
@@ -81,6 +85,11 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
 
   get size(): number {
     return this.members.length;
+  }
+
+  /** The CUDA device each slot asks for, in slot order. */
+  get devices(): readonly number[] {
+    return this.slots;
   }
 
   /** One per slot; a dead one stays until its replacement serves. */
@@ -124,11 +133,12 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
 
   private launch(slot: number): Instance {
     const label = `model '${this.owner.model}' version ${this.owner.version} instance ${slot}`;
+    const data: SessionWorkerData = { ...this.data, deviceId: this.slots[slot] };
     if (this.eventLoop) {
-      const instance: Instance = new EventLoopInstance(this.data, `${label} (event loop)`, this.eventLoop.limitNs, (blockedNs) => this.tooSlow(slot, instance, blockedNs));
+      const instance: Instance = new EventLoopInstance(data, `${label} (event loop)`, this.eventLoop.limitNs, (blockedNs) => this.tooSlow(slot, instance, blockedNs));
       return instance;
     }
-    const instance: Instance = new ModelInstance(this.data, label, (death) => this.lost(slot, instance, death));
+    const instance: Instance = new ModelInstance(data, label, (death) => this.lost(slot, instance, death));
     return instance;
   }
 

@@ -2,13 +2,18 @@ import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { internal, unavailable, type InferenceError } from '../errors';
 import type { ExecutionProvider } from '../config/schema';
+import type { NodePlacement } from './node-placement';
 import { NoProviderError } from './provider-fallback';
 import { createChannel, DONE, grownArena, layOut, MESSAGE, readArena, REPLY_VIA, REQUEST, SHARED, VIA, writeArena } from './shared-handoff';
 import type { IoMetadata, ProviderFailure, RunRequest, SessionWorkerData, SharedResultMeta, SharedRunMeta, WireTensor, WorkerCommand, WorkerReply, WorkerStartData } from './worker-protocol';
 
 export interface LoadedSession {
   readonly provider: ExecutionProvider;
+  /** The CUDA device asked for; meaningful only when provider is 'cuda'. */
+  readonly deviceId: number;
   readonly failures: readonly ProviderFailure[];
+  /** Where the nodes run, when probed. */
+  readonly placement: NodePlacement | undefined;
   readonly inputs: readonly IoMetadata[];
   readonly outputs: readonly IoMetadata[];
 }
@@ -105,7 +110,7 @@ export class ModelInstance implements Instance {
         } else if (reply.kind === 'load-failed') {
           this.fail(unavailable(`${this.label} failed to load`));
           void this.worker.terminate();
-          reject(new NoProviderError(reply.failures));
+          reject(new NoProviderError(reply.failures, data.requiredBy));
         } else {
           reject(new Error(`session worker sent '${reply.kind}' before loading`));
         }

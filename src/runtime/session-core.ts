@@ -5,6 +5,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import * as ort from './onnxruntime';
+import { explainCudaFailure } from './cuda-load-reason';
+import { cudaProvider } from './cuda-provider-options';
+import type { NodePlacement } from './node-placement';
+import { PlacementProbe } from './placement-probe';
 import { createWithFallback } from './provider-fallback';
 import type { IoMetadata, ProviderFailure, SessionWorkerData, WireTensor } from './worker-protocol';
 import type { ExecutionProvider } from '../config/schema';
@@ -15,7 +19,9 @@ ort.env.logLevel = 'fatal';
 export interface OpenedSession {
   readonly session: ort.InferenceSession;
   readonly provider: ExecutionProvider;
+  readonly deviceId: number;
   readonly failures: readonly ProviderFailure[];
+  readonly placement: NodePlacement | undefined;
   readonly inputs: IoMetadata[];
   readonly outputs: IoMetadata[];
 }
@@ -28,19 +34,42 @@ function describe(metadata: readonly ort.InferenceSession.ValueMetadata[]): IoMe
   }));
 }
 
-/** Throws NoProviderError, with each provider's reason, when none loads the model. */
+/**
+ * Throws NoProviderError, with each provider's reason, when none loads the model (or, with
+ * `requiredBy`, when the first does not). A CUDA session is probed for where its nodes run; a CPU
+ * one only when `probeNodePlacement` asks, so that CPU loads do not pay for it.
+ */
 export async function openSession(options: SessionWorkerData): Promise<OpenedSession> {
-  const result = await createWithFallback(options.providers, (providers) =>
-    ort.InferenceSession.create(options.modelPath, {
-      executionProviders: [...providers],
-      // 0 lets ONNX Runtime pick; the binding rejects an explicit undefined.
-      ...(options.intraOpThreads > 0 && { intraOpNumThreads: options.intraOpThreads }),
-      interOpNumThreads: 1,
-      graphOptimizationLevel: options.graphOptimizationLevel,
-      logSeverityLevel: 4,
-    }),
-  );
-  return { ...result, inputs: describe(result.session.inputMetadata), outputs: describe(result.session.outputMetadata) };
+  const probes = (provider: ExecutionProvider): boolean => provider === 'cuda' || options.probeNodePlacement === true;
+  const deviceId = options.deviceId ?? 0;
+  const probe = options.providers.some(probes) ? await PlacementProbe.prepare() : undefined;
+  try {
+    const result = await createWithFallback(
+      options.providers,
+      (providers) =>
+        ort.InferenceSession.create(options.modelPath, {
+          executionProviders: providers.map((p) => (p === 'cuda' ? cudaProvider(deviceId) : p)),
+          // 0 lets ONNX Runtime pick; the binding rejects an explicit undefined.
+          ...(options.intraOpThreads > 0 && { intraOpNumThreads: options.intraOpThreads }),
+          interOpNumThreads: 1,
+          graphOptimizationLevel: options.graphOptimizationLevel,
+          logSeverityLevel: 4,
+          // Profiling is on only until the probe's run ends it.
+          ...(probe && probes(providers[0]) && probe.sessionOptions),
+        }),
+      { requiredBy: options.requiredBy, explain: (provider, reason) => (provider === 'cuda' ? explainCudaFailure(reason) : reason) },
+    );
+    const placement = probe && probes(result.provider) ? await probe.run(result.session) : undefined;
+    return {
+      ...result,
+      deviceId,
+      placement,
+      inputs: describe(result.session.inputMetadata),
+      outputs: describe(result.session.outputMetadata),
+    };
+  } finally {
+    await probe?.dispose();
+  }
 }
 
 export interface SessionRun {

@@ -26,8 +26,8 @@ function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
 
 async function load(): Promise<ort.InferenceSession | undefined> {
   try {
-    const { session, provider, failures, inputs, outputs } = await openSession(options);
-    reply({ kind: 'loaded', provider, failures, inputs, outputs });
+    const { session, provider, deviceId, failures, placement, inputs, outputs } = await openSession(options);
+    reply({ kind: 'loaded', provider, deviceId, failures, placement, inputs, outputs });
     return session;
   } catch (err) {
     const failures = err instanceof NoProviderError ? err.failures : [{ provider: options.providers[0], reason: String(err) }];

@@ -1,6 +1,7 @@
 /** Messages between the main thread and a session worker. Plain data: they cross by structured clone. */
 import type { ExecutionProvider, GraphOptimizationLevel } from '../config/schema';
 import type { NumericArray, OrtType } from '../tensor/datatype';
+import type { NodePlacement } from './node-placement';
 import type { SharedChannel } from './shared-handoff';
 
 export interface SessionWorkerData {
@@ -8,6 +9,12 @@ export interface SessionWorkerData {
   readonly providers: readonly ExecutionProvider[];
   readonly intraOpThreads: number;
   readonly graphOptimizationLevel: GraphOptimizationLevel;
+  /** The CUDA device this instance's session asks for (instance_group.gpus); absent: 0. Optional, as the bench scripts make their own. */
+  readonly deviceId?: number;
+  /** Set: the first provider is required, no fallback; names who requires it, for the error. */
+  readonly requiredBy?: string;
+  /** Probe node placement on a CPU session too (CUDA sessions always are). */
+  readonly probeNodePlacement?: boolean;
 }
 
 /** What a session worker starts with: its session's settings and the shared memory of its hand-off. */
@@ -34,7 +41,16 @@ export interface ProviderFailure {
 }
 
 export type WorkerReply =
-  | { readonly kind: 'loaded'; readonly provider: ExecutionProvider; readonly failures: readonly ProviderFailure[]; readonly inputs: readonly IoMetadata[]; readonly outputs: readonly IoMetadata[] }
+  | {
+      readonly kind: 'loaded';
+      readonly provider: ExecutionProvider;
+      readonly deviceId: number;
+      readonly failures: readonly ProviderFailure[];
+      /** Where the nodes run, when probed (CUDA sessions, or PROBE_NODE_PLACEMENT). */
+      readonly placement: NodePlacement | undefined;
+      readonly inputs: readonly IoMetadata[];
+      readonly outputs: readonly IoMetadata[];
+    }
   | { readonly kind: 'load-failed'; readonly failures: readonly ProviderFailure[] }
   // `output`: the worker's larger output arena, when this result outgrew the old one.
   | { readonly kind: 'result'; readonly id: number; readonly outputs: Record<string, WireTensor>; readonly inferNs: number; readonly output?: SharedArrayBuffer }

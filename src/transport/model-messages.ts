@@ -9,6 +9,14 @@ import { toConfigType } from '../tensor/datatype';
 /** Triton's instance kind for the provider a version's sessions run on. */
 const INSTANCE_KIND: Readonly<Record<ExecutionProvider, string>> = { cuda: 'KIND_GPU', cpu: 'KIND_CPU' };
 
+/** Where the instances really run: on CUDA, Triton's count per GPU and the GPUs; on the CPU, all instances. */
+function instanceGroupMessage(version: ModelVersion): Record<string, unknown> {
+  const { config, provider, deviceIds } = version;
+  const kind = INSTANCE_KIND[provider];
+  if (provider !== 'cuda') return { name: config.name, count: config.instanceCount, kind };
+  return { name: config.name, count: Math.max(1, Math.round(version.pool.size / deviceIds.length)), kind, gpus: deviceIds };
+}
+
 /** The effective configuration of one loaded version: instance_group.kind is where it really runs, not what config.json asked. */
 export function modelConfigMessage(version: ModelVersion): Record<string, unknown> {
   const { config } = version;
@@ -33,7 +41,7 @@ export function modelConfigMessage(version: ModelVersion): Record<string, unknow
     version_policy: versionPolicy,
     input: config.inputs.map((t) => ({ name: t.name, data_type: toConfigType(t.datatype), dims: t.dims })),
     output: config.outputs.map((t) => ({ name: t.name, data_type: toConfigType(t.datatype), dims: t.dims })),
-    instance_group: [{ name: config.name, count: config.instanceCount, kind: INSTANCE_KIND[version.provider] }],
+    instance_group: [instanceGroupMessage(version)],
     ...(db && {
       dynamic_batching: {
         preferred_batch_size: db.preferredBatchSizes,

@@ -7,6 +7,7 @@ import { loadedVersions } from './loaded-versions';
 import { ModelFileDigests } from './model-file-digests';
 import { histogramText } from './model-histograms';
 import { registerModelMetrics } from './model-metrics';
+import { registerProviderMetrics } from './provider-metrics';
 import { registerRolloutMetrics } from './rollout-metrics';
 import type { ShadowMetrics } from './shadow-metrics';
 
@@ -22,6 +23,7 @@ export class ServerMetrics {
   constructor(private readonly repository: ModelRepository, repositoryRoot: string, shadow: ShadowMetrics, log: Logger) {
     this.digests = new ModelFileDigests(repositoryRoot, log);
     registerModelMetrics(this.registry, repository, this.digests);
+    registerProviderMetrics(this.registry, repository);
     registerRolloutMetrics(this.registry, repository);
     registerFeatureMetrics(this.registry, repository);
     shadow.registerWith(this.registry);
