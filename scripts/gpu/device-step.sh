@@ -81,6 +81,8 @@ for r in roots:
             dirs.append(d)
 print(":".join(dirs))
 ' 2>/dev/null)"
+# The driver's libcuda.so.1 is usually on ldconfig's path; where it is only in the driver's folder, add that.
+for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do [ -e "$d/libcuda.so.1" ] && LIBDIRS="${LIBDIRS:+$LIBDIRS:}$d"; done
 export LD_LIBRARY_PATH="${LIBDIRS}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 {
   echo "python: $(command -v "$PY") ($("$PY" --version 2>&1))"
