@@ -44,7 +44,7 @@ COPY proto ./proto
 # Bundled demo models; mount a model repository over /models to serve others.
 COPY models /models
 
-# ORT_DISABLE_TELEMETRY: onnxruntime 1.30 on Linux otherwise starts Microsoft's 1DS telemetry, which
+# ORT_DISABLE_TELEMETRY: onnxruntime-node 1.29 (as 1.30) on Linux otherwise starts Microsoft's 1DS telemetry, which
 # writes /tmp/mat-debug-<pid>.log and ~/.cache/Microsoft/DeveloperTools/.onnxruntime/ and queues
 # uploads to mobile.events.data.microsoft.com. A server should not phone home, and with it off the
 # process writes nothing, so the root filesystem can be read-only.
