@@ -245,9 +245,9 @@ export const IMAGE_CNN = {
  * image [batch,3,64,64] -> Conv 32 /2 -> Relu -> MaxPool -> Conv 64 -> Relu -> MaxPool
  * -> Conv 128 -> Relu -> MaxPool -> Flatten (128x4x4) -> Gemm -> logits [batch,100].
  * About 10.5 M multiply-adds per image and 1.2 MB of weights; written where it is needed.
- * Sized so that one batch of 256 takes tens of ms on one CPU core (83 ms on one AMD EPYC core
- * with ONNX Runtime 1.30, 0.35 ms for one image; the first block's stride 2 keeps the
- * activations of a full batch near the caches, a stride-1 first block took 340 ms).
+ * Sized so that one batch of 256 takes tens of ms on one CPU core (on one AMD EPYC core: 60 ms
+ * with ONNX Runtime 1.29, 83 ms with 1.30; 0.2 to 0.35 ms for one image). The first block's
+ * stride 2 keeps a full batch's activations small: with stride 1 there, a batch took 340 ms.
  */
 export function imageCnn(): GeneratedFile[] {
   const { name, channels, size, blocks, classes } = IMAGE_CNN;
