@@ -270,21 +270,21 @@ export function renderTable(report: CheckReport): string {
   const lines = [
     title,
     '',
-    '| model | provider | path | threads | batch / concurrency | runs/s or req/s | rows/s | p50 ms | p99 ms | mean batch |',
-    '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| model | provider | path | threads | batch / concurrency | runs/s or req/s | rows/s | p50 ms | p99 ms | mean batch | client CPU |',
+    '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const model of report.models) {
     for (const provider of report.options.providers) {
       for (const r of report.inProcess.filter((x) => x.model === model.name && x.provider === provider)) {
-        lines.push(`| ${r.model} | ${r.provider} | in-process | ${threadsLabel(r.threads)} | ${r.batchSize} | ${fmt(r.runsPerSec)} | ${fmt(r.rowsPerSec)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.batchSize} |`);
+        lines.push(`| ${r.model} | ${r.provider} | in-process | ${threadsLabel(r.threads)} | ${r.batchSize} | ${fmt(r.runsPerSec)} | ${fmt(r.rowsPerSec)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.batchSize} | - |`);
       }
       for (const r of report.served.filter((x) => x.model === model.name && x.provider === provider)) {
         const kind = provider === 'cuda' ? 'KIND_GPU' : 'KIND_CPU';
-        lines.push(`| ${r.model} | ${r.provider} | served ${kind} | 1 | c=${r.concurrency} | ${fmt(r.reqPerSec)} | ${fmt(r.reqPerSec)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${Number.isFinite(r.meanBatchSize) ? r.meanBatchSize.toFixed(1) : '-'} |`);
+        lines.push(`| ${r.model} | ${r.provider} | served ${kind} | 1 | c=${r.concurrency} | ${fmt(r.reqPerSec)} | ${fmt(r.reqPerSec)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${Number.isFinite(r.meanBatchSize) ? r.meanBatchSize.toFixed(1) : '-'} | ${r.clientCpuPct === undefined ? '-' : `${Math.round(r.clientCpuPct)}%`} |`);
       }
     }
   }
-  lines.push('', 'served: one row per request, dynamic batching (max_batch_size 256, ' + `${report.options.queueDelayUs} µs queue delay), one instance, the bench's closed-loop grpc-js client in one process.`);
+  lines.push('', 'served: one row per request, dynamic batching (max_batch_size 256, ' + `${report.options.queueDelayUs} µs queue delay), one instance, the bench's closed-loop grpc-js client in one process (client CPU: its share of one core; near 100% the client, not the server, was the limit).`);
   return lines.join('\n');
 }
 
