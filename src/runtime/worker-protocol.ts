@@ -2,7 +2,6 @@
 import type { ExecutionProvider, GraphOptimizationLevel } from '../config/schema';
 import type { NumericArray, OrtType } from '../tensor/datatype';
 import type { NodePlacement } from './node-placement';
-import type { SharedChannel } from './shared-handoff';
 
 export interface SessionWorkerData {
   readonly modelPath: string;
@@ -16,9 +15,6 @@ export interface SessionWorkerData {
   /** Probe node placement on a CPU session too (CUDA sessions always are). */
   readonly probeNodePlacement?: boolean;
 }
-
-/** What a session worker starts with: its session's settings and the shared memory of its hand-off. */
-export type WorkerStartData = SessionWorkerData & { readonly channel: SharedChannel };
 
 /** Tensor as it crosses threads: ORT's own type names, strings for ORT string tensors. */
 export interface WireTensor {
@@ -52,8 +48,7 @@ export type WorkerReply =
       readonly outputs: readonly IoMetadata[];
     }
   | { readonly kind: 'load-failed'; readonly failures: readonly ProviderFailure[] }
-  // `output`: the worker's larger output arena, when this result outgrew the old one.
-  | { readonly kind: 'result'; readonly id: number; readonly outputs: Record<string, WireTensor>; readonly inferNs: number; readonly output?: SharedArrayBuffer }
+  | { readonly kind: 'result'; readonly id: number; readonly outputs: Record<string, WireTensor>; readonly inferNs: number }
   | { readonly kind: 'run-failed'; readonly id: number; readonly message: string };
 
 /** What the main thread sends: a batch to run, or the request to release the session and exit. */
@@ -64,17 +59,4 @@ export interface RunRequest {
   readonly id: number;
   readonly feeds: Record<string, WireTensor>;
   readonly fetches: readonly string[];
-  /** A larger input arena, when this batch outgrew the old one; later batches use it. */
-  readonly input?: SharedArrayBuffer;
-}
-
-/** What travels in an arena's header beside the tensors. */
-export interface SharedRunMeta {
-  readonly id: number;
-  readonly fetches: readonly string[];
-}
-
-export interface SharedResultMeta {
-  readonly id: number;
-  readonly inferNs: number;
 }
