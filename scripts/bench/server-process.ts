@@ -38,6 +38,8 @@ export interface SpawnOptions {
   readonly validate?: boolean;
   /** Run the model's session on the event loop (--event-loop). */
   readonly eventLoop?: boolean;
+  /** Hears every line the child writes to stdout (its JSON log) until it serves. */
+  readonly onLogLine?: (line: string) => void;
 }
 
 /** Every check config.json can ask of the input, bounds that the bench's values keep, and statistics of every column. */
@@ -94,8 +96,8 @@ export async function startModelServer(batching: Batching, options: SpawnOptions
 }
 
 /** The real server on a repository the caller wrote; `cleanup` runs once it has stopped. */
-export function startServerOn(label: string, repository: string, env: NodeJS.ProcessEnv, cleanup: () => void): Promise<ChildServer> {
-  return spawnServer(label, SERVER_ENTRY, { MODEL_REPOSITORY: repository, EXECUTION_PROVIDERS: 'cpu', METRICS_PORT: '0', ...env }, {}, cleanup);
+export function startServerOn(label: string, repository: string, env: NodeJS.ProcessEnv, cleanup: () => void, options: SpawnOptions = {}): Promise<ChildServer> {
+  return spawnServer(label, SERVER_ENTRY, { MODEL_REPOSITORY: repository, EXECUTION_PROVIDERS: 'cpu', METRICS_PORT: '0', ...env }, options, cleanup);
 }
 
 export function startBareServer(options: SpawnOptions = {}): Promise<ChildServer> {
@@ -125,7 +127,8 @@ async function spawnServer(label: string, entry: string, env: NodeJS.ProcessEnv,
   }));
 
   const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${label}: no 'server started' within 60 s\n${tail.join('\n')}`)), 60_000);
+    // Generous: a CUDA session's first load (scripts/gpu-check) takes tens of seconds.
+    const timer = setTimeout(() => reject(new Error(`${label}: no 'server started' within 90 s\n${tail.join('\n')}`)), 90_000);
     let buffered = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk;
@@ -134,6 +137,7 @@ async function spawnServer(label: string, entry: string, env: NodeJS.ProcessEnv,
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
         remember(line);
+        options.onLogLine?.(line);
         const started = parseStarted(line);
         if (started) {
           clearTimeout(timer);

@@ -3,26 +3,19 @@
  * model with dynamic batching and the instance kind asked for (KIND_GPU or KIND_CPU), driven by
  * the bench's closed-loop grpc-js generator (one row per request, pre-serialized) at each
  * concurrency; ModelStatistics read through the project's InferenceClient gives the mean batch.
- * Like scripts/bench/server-process.ts, but every log line is kept: the `model version ready`
- * line says which provider the version got and where its nodes run.
+ * Started by scripts/bench/server-process.ts, whose log-line hook catches the `model version
+ * ready` line: which provider the version got and where its nodes run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NodeLoadGenerator } from '../bench/load-generator';
 import { methodDefinition } from '../bench/protocol';
-import { REPO_ROOT } from '../make-models';
+import { startServerOn } from '../bench/server-process';
 import { InferenceClient } from '../../src/client';
 import type { ExecutionProvider } from '../../src/config/schema';
 import type { CheckModel } from './models';
-
-const SERVER_ENTRY = path.join(REPO_ROOT, 'dist', 'src', 'main.js');
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
 
 export interface ReadyLine {
   readonly provider?: string;
@@ -78,71 +71,25 @@ export async function startServer(model: CheckModel, provider: ExecutionProvider
   };
   fs.writeFileSync(path.join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   const env = {
-    ...process.env,
-    MODEL_REPOSITORY: repository,
     EXECUTION_PROVIDERS: provider === 'cuda' ? 'cuda,cpu' : 'cpu',
     PROBE_NODE_PLACEMENT: 'true',
-    GRPC_HOST: '127.0.0.1',
-    GRPC_PORT: '0',
-    METRICS_PORT: '0',
-    LOG_LEVEL: 'info',
   };
-  const child = spawn(process.execPath, [SERVER_ENTRY], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  const cleanup = (): void => fs.rmSync(repository, { recursive: true, force: true });
-  const tail: string[] = [];
-  const remember = (line: string): void => {
-    tail.push(line);
-    if (tail.length > 40) tail.shift();
-  };
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
-      live.delete(child);
-      resolve(code);
-    }),
-  );
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    cleanup();
+  let ready: ReadyLine | undefined;
+  const onLogLine = (line: string): void => {
+    const entry = parseJson(line);
+    if (entry?.msg === 'model version ready' && entry.model === model.name) ready = entry as ReadyLine;
   };
   const label = `server ${model.name} on ${provider}`;
-  let ready: ReadyLine | undefined;
-  try {
-    const address = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${label}: no 'server started' within 90 s\n${tail.join('\n')}`)), 90_000);
-      let buffered = '';
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-        buffered += chunk;
-        let newline: number;
-        while ((newline = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, newline);
-          buffered = buffered.slice(newline + 1);
-          remember(line);
-          const entry = parseJson(line);
-          if (entry?.msg === 'model version ready' && entry.model === model.name) ready = entry as ReadyLine;
-          if (entry?.msg === 'server started' && typeof entry.grpc === 'string') {
-            clearTimeout(timer);
-            if (entry.ready === false || ready === undefined) reject(new Error(`${label}: started without the model ready\n${tail.join('\n')}`));
-            else resolve(entry.grpc);
-          }
-        }
-      });
-      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => remember(chunk.trimEnd()));
-      void exited.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`${label}: exited with code ${code} before serving\n${tail.join('\n')}`));
-      });
-    });
-    return { address, ready: ready!, stop };
-  } catch (err) {
-    await stop();
+  const removeRepository = (): void => fs.rmSync(repository, { recursive: true, force: true });
+  const server = await startServerOn(label, repository, env, removeRepository, { onLogLine }).catch((err: unknown) => {
+    removeRepository();
     throw err;
+  });
+  if (ready === undefined) {
+    await server.stop();
+    throw new Error(`${label}: started without a 'model version ready' line for ${model.name}`);
   }
+  return { address: server.address, ready, stop: () => server.stop() };
 }
 
 /** Why a server that should run on `provider` does not, from its ready line; undefined when it does. */

@@ -1,21 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { internal, unavailable, type InferenceError } from '../errors';
-import type { ExecutionProvider } from '../config/schema';
-import type { NodePlacement } from './node-placement';
 import { NoProviderError } from './provider-fallback';
-import type { IoMetadata, ProviderFailure, RunRequest, SessionWorkerData, WireTensor, WorkerCommand, WorkerReply } from './worker-protocol';
+import type { LoadedSession, RunRequest, SessionWorkerData, WireTensor, WorkerCommand, WorkerReply } from './worker-protocol';
 
-export interface LoadedSession {
-  readonly provider: ExecutionProvider;
-  /** The CUDA device asked for; meaningful only when provider is 'cuda'. */
-  readonly deviceId: number;
-  readonly failures: readonly ProviderFailure[];
-  /** Where the nodes run, when probed. */
-  readonly placement: NodePlacement | undefined;
-  readonly inputs: readonly IoMetadata[];
-  readonly outputs: readonly IoMetadata[];
-}
+export type { LoadedSession };
 
 export interface RunResult {
   readonly outputs: Record<string, WireTensor>;

@@ -36,17 +36,20 @@ export interface ProviderFailure {
   readonly reason: string;
 }
 
+/** What a session that loaded reports: where it runs and what it takes and gives. */
+export interface LoadedSession {
+  readonly provider: ExecutionProvider;
+  /** The CUDA device asked for; meaningful only when provider is 'cuda'. */
+  readonly deviceId: number;
+  readonly failures: readonly ProviderFailure[];
+  /** Where the nodes run, when probed (CUDA sessions, or PROBE_NODE_PLACEMENT). */
+  readonly placement: NodePlacement | undefined;
+  readonly inputs: readonly IoMetadata[];
+  readonly outputs: readonly IoMetadata[];
+}
+
 export type WorkerReply =
-  | {
-      readonly kind: 'loaded';
-      readonly provider: ExecutionProvider;
-      readonly deviceId: number;
-      readonly failures: readonly ProviderFailure[];
-      /** Where the nodes run, when probed (CUDA sessions, or PROBE_NODE_PLACEMENT). */
-      readonly placement: NodePlacement | undefined;
-      readonly inputs: readonly IoMetadata[];
-      readonly outputs: readonly IoMetadata[];
-    }
+  | ({ readonly kind: 'loaded' } & LoadedSession)
   | { readonly kind: 'load-failed'; readonly failures: readonly ProviderFailure[] }
   | { readonly kind: 'result'; readonly id: number; readonly outputs: Record<string, WireTensor>; readonly inferNs: number }
   | { readonly kind: 'run-failed'; readonly id: number; readonly message: string };
