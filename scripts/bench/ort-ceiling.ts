@@ -37,6 +37,40 @@ function sessionOptions(): ort.InferenceSession.SessionOptions {
   };
 }
 
+export interface TimedRuns {
+  readonly runs: number;
+  /** Wall time of the measured runs. */
+  readonly seconds: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly meanMs: number;
+  /** This process's CPU over the measured runs, every thread. */
+  readonly cpuUs: number;
+}
+
+/**
+ * Runs `feeds` one after another for about `seconds` (at least 3 runs), after `warmMs` of runs
+ * that are not measured (a new shape may start with an allocation or an algorithm search).
+ */
+export async function timeRuns(session: ort.InferenceSession, feeds: ort.InferenceSession.FeedsType, seconds: number, warmMs: number): Promise<TimedRuns> {
+  const warmUntil = performance.now() + warmMs;
+  for (let i = 0; i < 2 || performance.now() < warmUntil; i++) await session.run(feeds);
+  const latencies: number[] = [];
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  let now = started;
+  while (now < until || latencies.length < 3) {
+    const t0 = now;
+    await session.run(feeds);
+    now = performance.now();
+    latencies.push(now - t0);
+  }
+  const used = process.cpuUsage(cpu);
+  const summary = summarize(Float64Array.from(latencies));
+  return { runs: latencies.length, seconds: (now - started) / 1000, p50Ms: summary.p50Ms, p99Ms: summary.p99Ms, meanMs: summary.meanMs, cpuUs: used.user + used.system };
+}
+
 export async function measureOrtCeilings(batchSizes: readonly number[], seconds: number, onProgress: (done: OrtCeiling) => void): Promise<OrtCeiling[]> {
   const { file, input, width } = benchModel();
   const session = await ort.InferenceSession.create(file, sessionOptions());
@@ -46,31 +80,15 @@ export async function measureOrtCeilings(batchSizes: readonly number[], seconds:
       const data = new Float32Array(batchSize * width);
       for (let i = 0; i < data.length; i++) data[i] = ((i * 7919) % 97) / 97;
       const feeds = { [input]: new ort.Tensor('float32', data, [batchSize, width]) };
-      const warmUntil = performance.now() + 300;
-      while (performance.now() < warmUntil) await session.run(feeds);
-
-      const latencies: number[] = [];
-      const cpu = process.cpuUsage();
-      const started = performance.now();
-      const until = started + seconds * 1000;
-      let now = started;
-      while (now < until) {
-        const t0 = now;
-        await session.run(feeds);
-        now = performance.now();
-        latencies.push(now - t0);
-      }
-      const elapsed = (now - started) / 1000;
-      const used = process.cpuUsage(cpu);
-      const summary = summarize(Float64Array.from(latencies));
+      const timed = await timeRuns(session, feeds, seconds, 300);
       const result: OrtCeiling = {
         batchSize,
-        runs: latencies.length,
-        runsPerSec: latencies.length / elapsed,
-        rowsPerSec: (latencies.length * batchSize) / elapsed,
-        p50Ms: summary.p50Ms,
-        p99Ms: summary.p99Ms,
-        cpuUsPerRun: (used.user + used.system) / latencies.length,
+        runs: timed.runs,
+        runsPerSec: timed.runs / timed.seconds,
+        rowsPerSec: (timed.runs * batchSize) / timed.seconds,
+        p50Ms: timed.p50Ms,
+        p99Ms: timed.p99Ms,
+        cpuUsPerRun: timed.cpuUs / timed.runs,
       };
       results.push(result);
       onProgress(result);

@@ -3,8 +3,7 @@
  * openSession: the same options, the same CUDA provider entry, the same placement probe), one
  * run after another at each batch size: no gRPC, no queue, no worker thread.
  */
-import { performance } from 'node:perf_hooks';
-import { summarize } from '../bench/latency-recorder';
+import { timeRuns } from '../bench/ort-ceiling';
 import type { ExecutionProvider } from '../../src/config/schema';
 import * as ort from '../../src/runtime/onnxruntime';
 import { openSession } from '../../src/runtime/session-core';
@@ -68,33 +67,18 @@ export async function measureInProcess(
   const rows: InProcessRow[] = [];
   for (const batchSize of batches) {
     const feeds = { [model.input]: new ort.Tensor('float32', model.rows(batchSize), [batchSize, ...model.rowShape]) };
-    // A new shape may start with an algorithm search (cuDNN) or an allocation: not measured.
-    const warmUntil = performance.now() + Math.min(250, seconds * 250);
-    for (let i = 0; i < 2 || performance.now() < warmUntil; i++) await session.run(feeds);
-
-    const latencies: number[] = [];
-    const started = performance.now();
-    const until = started + seconds * 1000;
-    let now = started;
-    while (now < until || latencies.length < 3) {
-      const t0 = now;
-      await session.run(feeds);
-      now = performance.now();
-      latencies.push(now - t0);
-    }
-    const elapsed = (now - started) / 1000;
-    const summary = summarize(Float64Array.from(latencies));
+    const timed = await timeRuns(session, feeds, seconds, Math.min(250, seconds * 250));
     const row: InProcessRow = {
       model: model.name,
       provider,
       threads,
       batchSize,
-      runs: latencies.length,
-      runsPerSec: latencies.length / elapsed,
-      rowsPerSec: (latencies.length * batchSize) / elapsed,
-      p50Ms: summary.p50Ms,
-      p99Ms: summary.p99Ms,
-      meanMs: summary.meanMs,
+      runs: timed.runs,
+      runsPerSec: timed.runs / timed.seconds,
+      rowsPerSec: (timed.runs * batchSize) / timed.seconds,
+      p50Ms: timed.p50Ms,
+      p99Ms: timed.p99Ms,
+      meanMs: timed.meanMs,
     };
     rows.push(row);
     onRow(row);
