@@ -3,7 +3,7 @@
  * openSession: the same options, the same CUDA provider entry, the same placement probe), one
  * run after another at each batch size: no gRPC, no queue, no worker thread.
  */
-import { timeRuns } from '../bench/ort-ceiling';
+import { timeRuns, type OrtCeiling } from '../bench/ort-ceiling';
 import type { ExecutionProvider } from '../../src/config/schema';
 import * as ort from '../../src/runtime/onnxruntime';
 import { openSession } from '../../src/runtime/session-core';
@@ -11,17 +11,12 @@ import type { CheckModel } from './models';
 
 export const REQUIRED_BY = 'scripts/gpu-check';
 
-export interface InProcessRow {
+/** The bench's ceiling row (without its CPU, which a GPU run does not show), for one model, provider and thread count. */
+export interface InProcessRow extends Omit<OrtCeiling, 'cpuUsPerRun'> {
   readonly model: string;
   readonly provider: ExecutionProvider;
   /** ORT intra-op threads; 0: ONNX Runtime's default (one per core). */
   readonly threads: number;
-  readonly batchSize: number;
-  readonly runs: number;
-  readonly runsPerSec: number;
-  readonly rowsPerSec: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
   readonly meanMs: number;
 }
 
