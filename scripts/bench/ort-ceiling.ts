@@ -71,6 +71,18 @@ export async function timeRuns(session: ort.InferenceSession, feeds: ort.Inferen
   return { runs: latencies.length, seconds: (now - started) / 1000, p50Ms: summary.p50Ms, p99Ms: summary.p99Ms, meanMs: summary.meanMs, cpuUs: used.user + used.system };
 }
 
+export function ceilingRow(batchSize: number, timed: TimedRuns): OrtCeiling {
+  return {
+    batchSize,
+    runs: timed.runs,
+    runsPerSec: timed.runs / timed.seconds,
+    rowsPerSec: (timed.runs * batchSize) / timed.seconds,
+    p50Ms: timed.p50Ms,
+    p99Ms: timed.p99Ms,
+    cpuUsPerRun: timed.cpuUs / timed.runs,
+  };
+}
+
 export async function measureOrtCeilings(batchSizes: readonly number[], seconds: number, onProgress: (done: OrtCeiling) => void): Promise<OrtCeiling[]> {
   const { file, input, width } = benchModel();
   const session = await ort.InferenceSession.create(file, sessionOptions());
@@ -81,15 +93,7 @@ export async function measureOrtCeilings(batchSizes: readonly number[], seconds:
       for (let i = 0; i < data.length; i++) data[i] = ((i * 7919) % 97) / 97;
       const feeds = { [input]: new ort.Tensor('float32', data, [batchSize, width]) };
       const timed = await timeRuns(session, feeds, seconds, 300);
-      const result: OrtCeiling = {
-        batchSize,
-        runs: timed.runs,
-        runsPerSec: timed.runs / timed.seconds,
-        rowsPerSec: (timed.runs * batchSize) / timed.seconds,
-        p50Ms: timed.p50Ms,
-        p99Ms: timed.p99Ms,
-        cpuUsPerRun: timed.cpuUs / timed.runs,
-      };
+      const result = ceilingRow(batchSize, timed);
       results.push(result);
       onProgress(result);
     }

@@ -3,7 +3,7 @@
  * openSession: the same options, the same CUDA provider entry, the same placement probe), one
  * run after another at each batch size: no gRPC, no queue, no worker thread.
  */
-import { timeRuns, type OrtCeiling } from '../bench/ort-ceiling';
+import { ceilingRow, timeRuns, type OrtCeiling } from '../bench/ort-ceiling';
 import type { ExecutionProvider } from '../../src/config/schema';
 import * as ort from '../../src/runtime/onnxruntime';
 import { openSession } from '../../src/runtime/session-core';
@@ -11,8 +11,8 @@ import type { CheckModel } from './models';
 
 export const REQUIRED_BY = 'scripts/gpu-check';
 
-/** The bench's ceiling row (without its CPU, which a GPU run does not show), for one model, provider and thread count. */
-export interface InProcessRow extends Omit<OrtCeiling, 'cpuUsPerRun'> {
+/** The bench's ceiling row (its CPU is the host's, the GPU's time not in it), for one model, provider and thread count. */
+export interface InProcessRow extends OrtCeiling {
   readonly model: string;
   readonly provider: ExecutionProvider;
   /** ORT intra-op threads; 0: ONNX Runtime's default (one per core). */
@@ -63,18 +63,7 @@ export async function measureInProcess(
   for (const batchSize of batches) {
     const feeds = { [model.input]: new ort.Tensor('float32', model.rows(batchSize), [batchSize, ...model.rowShape]) };
     const timed = await timeRuns(session, feeds, seconds, Math.min(250, seconds * 250));
-    const row: InProcessRow = {
-      model: model.name,
-      provider,
-      threads,
-      batchSize,
-      runs: timed.runs,
-      runsPerSec: timed.runs / timed.seconds,
-      rowsPerSec: (timed.runs * batchSize) / timed.seconds,
-      p50Ms: timed.p50Ms,
-      p99Ms: timed.p99Ms,
-      meanMs: timed.meanMs,
-    };
+    const row: InProcessRow = { ...ceilingRow(batchSize, timed), model: model.name, provider, threads, meanMs: timed.meanMs };
     rows.push(row);
     onRow(row);
   }
