@@ -2,7 +2,7 @@
  * End-to-end benchmark of the gRPC inference server on the bundled stock_scorer model, or on
  * feature_mlp (--model), a 64-feature MLP with two hidden layers of 512 made by the model script.
  *
- *   npm run bench -- [--model stock_scorer|feature_mlp] [--duration 8] [--warmup 2] [--concurrency 1,8,64] [--out bench-report.json]
+ *   npm run bench -- [--model stock_scorer|feature_mlp] [--contents raw|typed] [--duration 8] [--warmup 2] [--concurrency 1,8,64] [--out bench-report.json]
  *                    [--modes unary,stream] [--batching on,off] [--queue-delay-us 0] [--channels 1] [--deadline-ms 20000]
  *                    [--rounds 3] [--generator ghz|node] [--profile [--profile-dir /tmp/prof]] [--soak MINUTES]
  *                    [--client-calls 6000] [--no-client-overhead] [--validate] [--event-loop] [--delay-sweep LIST]
@@ -43,7 +43,7 @@ import { measureOrtCeilings, type OrtCeiling } from './bench/ort-ceiling';
 import { measureHandoff, type HandoffCost } from './bench/worker-handoff';
 import { probe, type ProbeResult } from './bench/probe';
 import { Progress } from './bench/progress';
-import { REPO_ROOT, serializedInferRequest } from './bench/protocol';
+import { REPO_ROOT, serializedInferRequest, type ContentsForm } from './bench/protocol';
 import { formatClientOverhead, formatDelaySweep, formatHandoff, formatOrt, formatRulesCost, formatScenarios, formatSoak, formatVerdicts, machineInfo, type BenchReport } from './bench/report';
 import { scenarioLabel, type ScenarioResult, type ScenarioSpec } from './bench/scenario';
 import { runScenario, type RunSettings } from './bench/scenario-runner';
@@ -55,6 +55,7 @@ import { ON_DEMAND_MODELS, writeFiles } from './make-models';
 
 interface BenchOptions {
   readonly model: BenchModelName;
+  readonly contents: ContentsForm;
   readonly durationSeconds: number;
   readonly warmupSeconds: number;
   readonly rounds: number;
@@ -90,6 +91,8 @@ const USAGE = `usage: node dist/scripts/bench.js [options]
   --model NAME              stock_scorer (bundled, 8 features, a tiny MLP) or feature_mlp (64 features,
                             two hidden layers of 512, 16 outputs; written to a temporary folder by the
                             model script) (default stock_scorer)
+  --contents raw|typed      the row in raw_input_contents (Triton's clients) or in contents.fp32_contents
+                            (JSON written for ghz or grpcurl) (default raw)
   --duration SECONDS        measured window per scenario (default 6)
   --rounds N                run every scenario N times, interleaved; show each mode and concurrency
                             from its median round, with every round's ratios (default 3)
@@ -135,6 +138,7 @@ function readOptions(argv: string[]): BenchOptions {
     strict: true,
     options: {
       model: { type: 'string', default: 'stock_scorer' },
+      contents: { type: 'string', default: 'raw' },
       duration: { type: 'string', default: '6' },
       rounds: { type: 'string', default: '3' },
       warmup: { type: 'string', default: '2' },
@@ -178,6 +182,7 @@ function readOptions(argv: string[]): BenchOptions {
   const concurrency = [...new Set(values.concurrency.split(',').map((s) => number('concurrency', s.trim(), 1, true)))].sort((a, b) => a - b);
   return {
     model: list('model', values.model, BENCH_MODELS)[0] as BenchModelName,
+    contents: list('contents', values.contents, ['raw', 'typed'])[0] as ContentsForm,
     durationSeconds: number('duration', values.duration, 0.5),
     rounds: number('rounds', values.rounds, 1, true),
     warmupSeconds: number('warmup', values.warmup, 0),
@@ -358,7 +363,7 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
   const sizeMismatch = Object.entries(probes).filter(([, p]) => bareProbe && p.responseBytes !== bareProbe.responseBytes);
   const out: string[] = [
     '',
-    `gRPC inference benchmark: ${options.model}, ${machineInfo().cpus} x ${machineInfo().cpuModel}, node ${process.version}, generator ${settings.ghz ? 'ghz (unary) + node (stream)' : 'node'}${options.eventLoop ? ', session on the event loop' : ''}, ${options.durationSeconds} s windows after ${options.warmupSeconds} s warm-up, ${options.rounds} round(s)`,
+    `gRPC inference benchmark: ${options.model}, ${machineInfo().cpus} x ${machineInfo().cpuModel}, node ${process.version}, generator ${settings.ghz ? 'ghz (unary) + node (stream)' : 'node'}${options.eventLoop ? ', session on the event loop' : ''}, ${options.contents} contents, ${options.durationSeconds} s windows after ${options.warmupSeconds} s warm-up, ${options.rounds} round(s)`,
     `srv us/req = utime+stime of the server child (all threads) from /proc over the window / completed requests; main us/req = its event-loop thread alone;`,
     `batch = ModelStatistics inference_count / execution_count over the window; scenarios of the same mode and c run back to back;`,
     `with several rounds, each mode and c is shown from one round, the median by the batching server's cpu vs bare; the other rounds' ratios are listed;`,
@@ -456,7 +461,7 @@ async function main(): Promise<void> {
       process.env.BENCH_MODEL = options.model;
       process.env.BENCH_MODEL_DIR = path.join(models, options.model);
     }
-    const request = serializedInferRequest();
+    const request = serializedInferRequest(options.contents);
     let ghz: RunSettings['ghz'];
     if (ghzBin) {
       const requestFile = path.join(scratch, 'model-infer-request.bin');

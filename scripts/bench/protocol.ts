@@ -81,19 +81,23 @@ export function methodDefinition(name: string): protoLoader.MethodDefinition<obj
   return method as protoLoader.MethodDefinition<object, Record<string, unknown>>;
 }
 
+/**
+ * How a request carries its row: `raw` in raw_input_contents (what Triton's clients send), `typed`
+ * in the input's contents.fp32_contents (what a ghz or grpcurl user writing JSON sends).
+ */
+export type ContentsForm = 'raw' | 'typed';
+
 /** One row of the bench model's input, as a client would send it. */
-export function inferRequestMessage(): object {
+export function inferRequestMessage(form: ContentsForm = 'raw'): object {
   const { name, input, row } = benchModel();
-  return {
-    model_name: name,
-    inputs: [{ name: input, datatype: 'FP32', shape: [1, row.length] }],
-    raw_input_contents: [Buffer.from(row.buffer, row.byteOffset, row.byteLength)],
-  };
+  const tensor = { name: input, datatype: 'FP32', shape: [1, row.length] };
+  if (form === 'typed') return { model_name: name, inputs: [{ ...tensor, contents: { fp32_contents: Array.from(row) } }] };
+  return { model_name: name, inputs: [tensor], raw_input_contents: [Buffer.from(row.buffer, row.byteOffset, row.byteLength)] };
 }
 
 /** The request serialized once; every call of the load generator sends these same bytes. */
-export function serializedInferRequest(): Buffer {
-  return methodDefinition('ModelInfer').requestSerialize(inferRequestMessage());
+export function serializedInferRequest(form: ContentsForm = 'raw'): Buffer {
+  return methodDefinition('ModelInfer').requestSerialize(inferRequestMessage(form));
 }
 
 /**
