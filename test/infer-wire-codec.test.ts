@@ -103,7 +103,8 @@ describe('ModelInfer wire codec', () => {
 
     const libraryOnly: Record<string, object> = {
       'request parameters': { model_name: 'm', parameters: { priority: { int64_param: '2' } } },
-      'typed contents': { model_name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [2], contents: { fp32_contents: [1, 2] } }] },
+      'INT64 typed contents': { model_name: 'm', inputs: [{ name: 'x', datatype: 'INT64', shape: [2], contents: { int64_contents: ['1', '2'] } }] },
+      'FP32 and BYTES typed contents together': { model_name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [1], contents: { fp32_contents: [1], bytes_contents: [Buffer.from('a')] } }] },
       'input parameters': { model_name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [1], parameters: { p: { bool_param: true } } }] },
       'output parameters': { model_name: 'm', outputs: [{ name: 'y', parameters: { classification: { int64_param: '3' } } }] },
     };
@@ -115,6 +116,32 @@ describe('ModelInfer wire codec', () => {
         expect(dimsAsNumbers(request)).to.deep.equal(dimsAsNumbers(libraryDecode(bytes)));
       });
     }
+
+    it('reads packed FP32 and FP64 typed contents exactly as proto-loader does, float32 rounding and NaN included', () => {
+      const request = expectSameAsLibrary({
+        model_name: 'm',
+        inputs: [
+          { name: 'x', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [0.1, -2.5, 3.4e38, 1e-45] } },
+          { name: 'y', datatype: 'FP64', shape: [2], contents: { fp64_contents: [0.1, -1e308] } },
+          { name: 'e', datatype: 'FP32', shape: [0], contents: {} },
+        ],
+      });
+      expect(request.inputs?.[0].contents?.fp32_contents).to.deep.equal(Array.from(new Float32Array([0.1, -2.5, 3.4e38, 1e-45])));
+      const nan = fastDecode(infer.requestSerialize({ model_name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [1], contents: { fp32_contents: [NaN] } }] }));
+      expect(nan.fellBack).to.equal(false);
+      expect(nan.request.inputs?.[0].contents?.fp32_contents?.[0]).to.be.NaN;
+    });
+
+    it('hands typed floats sent unpacked, or a packed field cut inside a value, to the library', () => {
+      // fp32_contents as one fixed32 field (wire type 5): legal, never written by proto3 encoders.
+      const unpacked = Buffer.concat([Buffer.from([(6 << 3) | 5]), f32(1.5)]);
+      const input = field(5, Buffer.concat([field(1, Buffer.from('x')), field(2, Buffer.from('FP32')), field(5, unpacked)]));
+      const viaUnpacked = fastDecode(input);
+      expect(viaUnpacked.fellBack).to.equal(true);
+      expect(viaUnpacked.request.inputs?.[0].contents?.fp32_contents).to.deep.equal([1.5]);
+      const cut = field(5, Buffer.concat([field(1, Buffer.from('x')), field(5, field(6, Buffer.alloc(6)))]));
+      expect(fastDecode(cut).fellBack).to.equal(true);
+    });
 
     it('hands unknown fields to the library, which skips them', () => {
       const bytes = Buffer.concat([field(1, Buffer.from('m')), Buffer.from([(15 << 3) | 0, 1])]);

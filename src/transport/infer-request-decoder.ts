@@ -1,12 +1,13 @@
 /**
- * ModelInferRequest read straight from its bytes, for the shape high-rate clients send
- * (Triton's and KServe's clients put tensor data in raw_input_contents). proto-loader's
- * generic decode plus toObject turns every int64 dim into a Long and then a string, and
- * that per-call work is what limits a small model. Anything this reader does not handle
- * (parameters, typed contents, unknown fields, malformed bytes) goes to the library decoder,
- * so the result is always what proto-loader would give, up to int64 dims arriving as numbers.
+ * ModelInferRequest read straight from its bytes, for the shapes high-rate clients send
+ * (Triton's and KServe's clients put tensor data in raw_input_contents; JSON written for ghz
+ * becomes packed fp32_contents or fp64_contents). proto-loader's generic decode plus toObject
+ * turns every int64 dim into a Long and then a string, and that per-call work is what limits a
+ * small model. Anything this reader does not handle (parameters, other typed contents, unknown
+ * fields, malformed bytes) goes to the library decoder, so the result is always what
+ * proto-loader would give, up to int64 dims arriving as numbers.
  */
-import type { WireInputTensor } from './codec';
+import type { WireInputTensor, WireTensorContents } from './codec';
 import type { WireInferRequest } from './wire-types';
 
 /** Thrown inside the reader to hand the message to the library decoder; never escapes. */
@@ -144,9 +145,27 @@ function readInput(outer: Reader): WireInputTensor {
     if (field === 1) input.name = r.string();
     else if (field === 2) input.datatype = r.string();
     else if (field === 3) readPackedDims(r.embedded(), (input.shape ??= []));
+    else if (field === 5 && input.contents === undefined) input.contents = readContents(r.embedded());
     else throw FALLBACK;
   }
   return input;
+}
+
+/** Packed fp32_contents (6) and fp64_contents (7), as proto3 writers send them; any other field falls back. */
+function readContents(r: Reader): WireTensorContents {
+  const contents: { fp32_contents?: number[]; fp64_contents?: number[] } = {};
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    if (tag === ((6 << 3) | WIRE_LEN)) readPackedFloats(r.embedded(), 4, (contents.fp32_contents ??= []));
+    else if (tag === ((7 << 3) | WIRE_LEN)) readPackedFloats(r.embedded(), 8, (contents.fp64_contents ??= []));
+    else throw FALLBACK;
+  }
+  return contents;
+}
+
+function readPackedFloats(packed: Reader, size: 4 | 8, into: number[]): void {
+  if ((packed.end - packed.pos) % size !== 0) throw FALLBACK;
+  for (let at = packed.pos; at < packed.end; at += size) into.push(size === 4 ? packed.buf.readFloatLE(at) : packed.buf.readDoubleLE(at));
 }
 
 function readPackedDims(packed: Reader, into: (string | number)[]): void {
