@@ -13,8 +13,9 @@
 #   bundle.tar.xz.partNN   chunks of GPU_CHUNK_MIB MiB (default 56)
 #   MANIFEST               sha256 of each chunk and of the whole archive (sha256sum format)
 # Staging in $TMPDIR/onnx-grpc-server-gpu-build (GPU_BUILD_DIR overrides): outside the repository, so
-# that the bundle's checks cannot find a module in the repository's own node_modules. Needs python3, xz, git, npm (offline is
-# fine once npm ci has run at the root and in gpu/), and ../shared/tools/prune_fatbin.py (PRUNE_FATBIN).
+# that the bundle's checks cannot find a module in the repository's own node_modules.
+# Needs python3, xz, git, npm (offline is fine once npm ci has run at the root and in gpu/), and
+# ../shared/tools/prune_fatbin.py (PRUNE_FATBIN).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
