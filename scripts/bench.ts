@@ -37,6 +37,7 @@ import { parseArgs } from 'node:util';
 import { measureClientOverhead, type ClientOverhead } from './bench/client-overhead';
 import { formatProfiles, summarizeProfiles, type ThreadProfile } from './bench/cpu-profile';
 import { findGhz } from './bench/ghz';
+import { parseCpuSplit, pinThisProcess, type CpuSplit } from './bench/cpu-pinning';
 import type { Mode } from './bench/load-result';
 import { ModelStatsClient } from './bench/model-stats-client';
 import { measureOrtCeilings, type OrtCeiling } from './bench/ort-ceiling';
@@ -81,6 +82,8 @@ interface BenchOptions {
   readonly eventLoop: boolean;
   /** Queue delays (µs) measured at c=1 and c=8, unary, on a batching server each; empty: none. */
   readonly delaySweepUs: readonly number[];
+  /** The servers' CPUs and the generators' (ghz, this process); undefined: not pinned. */
+  readonly pin: CpuSplit | undefined;
 }
 
 /** The bundled model, and one with real work per row that the model script makes on demand. */
@@ -120,6 +123,10 @@ const USAGE = `usage: node dist/scripts/bench.js [options]
                             in every server, to compare with a run without it
   --delay-sweep LIST        queue delays in us measured at c=1 and c=8, unary, batching on, one server each
                             (default 0,100,200,500,2000; none: skip)
+  --pin auto|off|S/G        run the servers on CPUs S and the generators (ghz, and this process with its
+                            stream generator) on CPUs G, taskset's lists, e.g. 1/0; auto: the first half
+                            of the CPUs to the generators, the rest to the servers (default auto; off on
+                            one CPU or without taskset)
   --validate                measure each server scenario also, back to back, on a server that checks config.json
                             input rules (reject_non_finite, min, max) and keeps statistics of every column of the input`;
 
@@ -161,6 +168,7 @@ function readOptions(argv: string[]): BenchOptions {
       validate: { type: 'boolean', default: false },
       'delay-sweep': { type: 'string', default: '0,100,200,500,2000' },
       'event-loop': { type: 'boolean', default: false },
+      pin: { type: 'string', default: 'auto' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -202,11 +210,20 @@ function readOptions(argv: string[]): BenchOptions {
     clientCalls: values['no-client-overhead'] ? 0 : number('client-calls', values['client-calls'], 0, true),
     validate: values.validate,
     eventLoop: values['event-loop'],
+    pin: pinOption(values.pin),
     delaySweepUs: values['delay-sweep'] === 'none' ? [] : [...new Set(values['delay-sweep'].split(',').map((d) => number('delay-sweep', d.trim(), 0, true)))].sort((a, b) => a - b),
   };
 }
 
 class UsageError extends Error {}
+
+function pinOption(text: string): CpuSplit | undefined {
+  try {
+    return parseCpuSplit(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
 
 /** One child server and the scenarios measured on it. */
 interface ServerGroup {
@@ -281,7 +298,7 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
       const label = group.batching ? `server-batching-${batchingLabel(group.batching)}${group.inputRules ? '-rules' : ''}` : 'bare-grpc-js';
       const profileDir = profileDirFor(options, label);
       progress.note(`starting ${label}${profileDir ? ` (profiling into ${profileDir})` : ''}`);
-      const server = group.batching ? await startModelServer(group.batching, { profileDir, validate: group.inputRules, eventLoop: options.eventLoop }) : await startBareServer({ profileDir });
+      const server = group.batching ? await startModelServer(group.batching, { profileDir, validate: group.inputRules, eventLoop: options.eventLoop, cpus: options.pin?.server }) : await startBareServer({ profileDir, cpus: options.pin?.server });
       running.push({ group, label, server, stats: group.batching ? new ModelStatsClient(server.address) : undefined, profileDir });
       probes[label] = await probe(server.address, settings.request);
     }
@@ -363,7 +380,7 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
   const sizeMismatch = Object.entries(probes).filter(([, p]) => bareProbe && p.responseBytes !== bareProbe.responseBytes);
   const out: string[] = [
     '',
-    `gRPC inference benchmark: ${options.model}, ${machineInfo().cpus} x ${machineInfo().cpuModel}, node ${process.version}, generator ${settings.ghz ? 'ghz (unary) + node (stream)' : 'node'}${options.eventLoop ? ', session on the event loop' : ''}, ${options.contents} contents, ${options.durationSeconds} s windows after ${options.warmupSeconds} s warm-up, ${options.rounds} round(s)`,
+    `gRPC inference benchmark: ${options.model}, ${machineInfo().cpus} x ${machineInfo().cpuModel}, node ${process.version}, generator ${settings.ghz ? 'ghz (unary) + node (stream)' : 'node'}${options.eventLoop ? ', session on the event loop' : ''}, ${options.pin ? `servers on CPU ${options.pin.server}, generators on CPU ${options.pin.generator}` : 'not pinned'}, ${options.contents} contents, ${options.durationSeconds} s windows after ${options.warmupSeconds} s warm-up, ${options.rounds} round(s)`,
     `srv us/req = utime+stime of the server child (all threads) from /proc over the window / completed requests; main us/req = its event-loop thread alone;`,
     `batch = ModelStatistics inference_count / execution_count over the window; scenarios of the same mode and c run back to back;`,
     `with several rounds, each mode and c is shown from one round, the median by the batching server's cpu vs bare; the other rounds' ratios are listed;`,
@@ -410,7 +427,7 @@ async function runSoakOnly(options: BenchOptions, settings: RunSettings, setting
   const label = `server-batching-${batchingLabel(batching)}`;
   const profileDir = profileDirFor(options, label);
   progress.note(`starting ${label}`);
-  const server = await startModelServer(batching, { profileDir, validate: options.validate, eventLoop: options.eventLoop });
+  const server = await startModelServer(batching, { profileDir, validate: options.validate, eventLoop: options.eventLoop, cpus: options.pin?.server });
   let soak: SoakResult;
   try {
     const step = progress.step(`soak ${minutes} min unary c=${concurrency} batching=${batchingLabel(batching)}`);
@@ -452,6 +469,8 @@ async function main(): Promise<void> {
   if (!fs.existsSync(serverEntry)) throw new UsageError(`${serverEntry} is missing: build first (npx tsc -p .)`);
   const ghzBin = options.generator === 'node' ? undefined : findGhz(REPO_ROOT);
   if (options.generator === 'ghz' && !ghzBin) throw new UsageError('--generator ghz: no ghz in ../shared/clients/bin or on PATH');
+  // The stream generator, the ONNX Runtime ceiling and the hand-off measurement run here.
+  if (options.pin) pinThisProcess(options.pin.generator);
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
   try {
     if (options.model !== 'stock_scorer') {
@@ -466,7 +485,7 @@ async function main(): Promise<void> {
     if (ghzBin) {
       const requestFile = path.join(scratch, 'model-infer-request.bin');
       fs.writeFileSync(requestFile, request);
-      ghz = { bin: ghzBin, requestFile };
+      ghz = { bin: ghzBin, requestFile, cpus: options.pin?.generator };
     }
     const settings: RunSettings = {
       warmupSeconds: options.warmupSeconds,

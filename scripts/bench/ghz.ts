@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadWindow } from './load-result';
 import { PROTO_DIR } from '../../src/transport/protos';
+import { onCpus } from './cpu-pinning';
 import { SERVICE_NAME } from './protocol';
 
 /** The shared clients folder beside the repository first (the tools users point at us), then PATH. */
@@ -34,6 +35,8 @@ export interface GhzRun {
   readonly deadlineMs: number;
   /** A serialized ModelInferRequest. */
   readonly requestFile: string;
+  /** Run ghz on these CPUs only (taskset's list; --pin). */
+  readonly cpus?: string;
 }
 
 /** The parts of ghz's --format json report used here; durations are nanoseconds. */
@@ -66,10 +69,10 @@ function ghzArgs(run: GhzRun, format: 'json' | 'summary'): string[] {
 }
 
 export async function runGhz(run: GhzRun): Promise<LoadWindow> {
-  const args = ghzArgs(run, 'json');
+  const [bin, args] = onCpus(run.cpus, run.bin, ghzArgs(run, 'json'));
   // The JSON report lists every request under "details": allow for a large one.
   const stdout = await new Promise<string>((resolve, reject) =>
-    execFile(run.bin, args, { maxBuffer: 1 << 30 }, (err, out, errOut) => (err ? reject(new Error(`ghz failed: ${err.message}\n${errOut}`)) : resolve(out))),
+    execFile(bin, args, { maxBuffer: 1 << 30 }, (err, out, errOut) => (err ? reject(new Error(`ghz failed: ${err.message}\n${errOut}`)) : resolve(out))),
   );
   const report = JSON.parse(stdout) as GhzReport;
   const ok = report.statusCodeDistribution?.OK ?? report.count;
@@ -97,9 +100,9 @@ export async function runGhz(run: GhzRun): Promise<LoadWindow> {
  * request, millions of them, so this one asks for the text summary and reads its totals.
  */
 export function startGhzSummary(run: GhzRun): Promise<LoadWindow> {
-  const args = ghzArgs(run, 'summary');
+  const [bin, args] = onCpus(run.cpus, run.bin, ghzArgs(run, 'summary'));
   return new Promise((resolve, reject) => {
-    const child = spawn(run.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));

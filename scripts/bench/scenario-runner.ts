@@ -20,7 +20,7 @@ export interface RunSettings {
   /** Per unary call, for both generators; 0: none. */
   readonly deadlineMs: number;
   /** Set when unary scenarios go through ghz. */
-  readonly ghz: { readonly bin: string; readonly requestFile: string } | undefined;
+  readonly ghz: { readonly bin: string; readonly requestFile: string; readonly cpus: string | undefined } | undefined;
   /** Measure a scenario again (up to this many times) when other processes used more than otherCpuLimitPct. */
   readonly retries: number;
   readonly otherCpuLimitPct: number;
@@ -88,7 +88,7 @@ async function measureOnce(
   let machineAfter: MachineCpu;
 
   if (settings.ghz && spec.mode === 'unary') {
-    const run = { bin: settings.ghz.bin, address: server.address, concurrency: spec.concurrency, requestFile: settings.ghz.requestFile, deadlineMs: settings.deadlineMs };
+    const run = { bin: settings.ghz.bin, address: server.address, concurrency: spec.concurrency, requestFile: settings.ghz.requestFile, deadlineMs: settings.deadlineMs, cpus: settings.ghz.cpus };
     const warmup = settings.warmupSeconds > 0 ? await runGhz({ ...run, seconds: settings.warmupSeconds }) : undefined;
     await openWindow();
     const ticking = tickUntil(settings.durationSeconds, () => undefined, onTick);

@@ -4,6 +4,7 @@
  * with the batching settings of the scenario, and the bare grpc-js server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { onCpus } from './cpu-pinning';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -32,6 +33,8 @@ export interface ChildServer {
 }
 
 export interface SpawnOptions {
+  /** Run the child on these CPUs only (taskset's list; --pin). */
+  readonly cpus?: string;
   /** Run the child under --cpu-prof, writing into this folder. */
   readonly profileDir?: string;
   /** Give the model's input the rules of inputRules() (--validate). */
@@ -107,7 +110,8 @@ export function startBareServer(options: SpawnOptions = {}): Promise<ChildServer
 /** Both entries log a JSON line {"msg":"server started","grpc":"host:port"} once they serve. */
 async function spawnServer(label: string, entry: string, env: NodeJS.ProcessEnv, options: SpawnOptions, cleanup: () => void): Promise<ChildServer> {
   const nodeArgs = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, entry], {
+  const [bin, args] = onCpus(options.cpus, process.execPath, [...nodeArgs, entry]);
+  const child = spawn(bin, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

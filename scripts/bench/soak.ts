@@ -60,7 +60,7 @@ export async function runSoak(
   const warmupSeconds = Math.max(settings.warmupSeconds, SOAK_MIN_WARMUP_SECONDS);
   const cpuAtStart = server.cpuSeconds();
   const ghz = settings.ghz
-    ? startGhzSummary({ bin: settings.ghz.bin, address: server.address, concurrency, seconds: warmupSeconds + totalSeconds, deadlineMs: settings.deadlineMs, requestFile: settings.ghz.requestFile })
+    ? startGhzSummary({ bin: settings.ghz.bin, address: server.address, concurrency, seconds: warmupSeconds + totalSeconds, deadlineMs: settings.deadlineMs, requestFile: settings.ghz.requestFile, cpus: settings.ghz.cpus })
     : undefined;
   // Awaited once the samples are taken; a ghz that fails sooner must not count as unhandled meanwhile.
   ghz?.catch(() => undefined);
