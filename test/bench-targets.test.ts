@@ -51,6 +51,16 @@ describe('bench targets', () => {
     expect(verdict('stream-vs-unary', [...fastUnary, window(spec('server', 'stream', 64), 4400, 12, 1, 10)], [ort(10, 10)]).pass, '73% of bare').to.equal(false);
   });
 
+  it('slows bare streaming by the inference the server does, as unary throughput is', () => {
+    // 10 us of bare grpc-js per streamed request plus 10 us of inference per row: half of bare's rate is the most a one-core server can give.
+    const base = [window(spec('bare', 'unary', 64), 1000, 40), window(spec('server', 'unary', 64), 500, 45, 1, 10), window(spec('bare', 'stream', 64), 5000, 10)];
+    const heavy = [ort(10, 100)];
+    const at = (rps: number) => verdict('stream-vs-unary', [...base, window(spec('server', 'stream', 64), rps, 20, 1, 10)], heavy);
+    expect(at(2200).pass, '88% of 2500').to.equal(true);
+    expect(at(2200).detail).to.match(/88\.0% of bare streaming/);
+    expect(at(2000).pass, '80% of 2500').to.equal(false);
+  });
+
   it('allows a queue delay D under 1 ms to add D + 0.05 ms at c=1, and ignores delays of 1 ms or more', () => {
     const c1 = (delayUs: number, p50Ms: number): ScenarioResult => window(spec('server', 'unary', 1, delayUs), 1000, 100, p50Ms, 1);
     const ok = verdict('queue-delay', [c1(0, 0.5), c1(100, 0.64), c1(500, 1.04), c1(2000, 4)], []);
