@@ -65,7 +65,7 @@ describe('bench targets', () => {
     const c1 = (delayUs: number, p50Ms: number): ScenarioResult => window(spec('server', 'unary', 1, delayUs), 1000, 100, p50Ms, 1);
     const ok = verdict('queue-delay', [c1(0, 0.5), c1(100, 0.64), c1(500, 1.04), c1(2000, 4)], []);
     expect(ok.pass).to.equal(true);
-    expect(ok.detail).to.equal('D=100 us: +0.040 ms, D=500 us: +0.040 ms beyond D (limit +0.05 ms)');
+    expect(ok.detail).to.equal('D=100 us: +0.040 ms, D=500 us: +0.040 ms beyond D, medians (limit +0.05 ms)');
     expect(verdict('queue-delay', [c1(0, 0.5), c1(200, 0.8)], []).pass).to.equal(false);
     expect(verdict('queue-delay', [c1(0, 0.5)], []).pass, 'no delay measured').to.equal(undefined);
   });
@@ -74,5 +74,23 @@ describe('bench targets', () => {
     const results = (p50: number) => [window(spec('bare', 'unary', 1), 1000, 100, 0.3), window(spec('server', 'unary', 1), 800, 150, p50, 1)];
     expect(verdict('c1-latency', results(0.54), [ort(1, 20, 0.05)]).pass).to.equal(true);
     expect(verdict('c1-latency', results(0.56), [ort(1, 20, 0.05)]).pass).to.equal(false);
+  });
+
+  it('judges the c=1 latencies round by round and keeps the median, as the CPU target does', () => {
+    // Each round's p50 against the same round's bare (or delay 0): one slow round does not decide.
+    const rounds = (r: ScenarioResult, p50Ms: number[], bareP50Ms: number[]): ScenarioResult => ({
+      ...r,
+      roundRatios: { cpuVsBare: [], rpsVsBare: [], serverCpuUsPerReq: p50Ms.map(() => 1), bareCpuUsPerReq: p50Ms.map(() => 1), rps: p50Ms.map(() => 1), bareRps: p50Ms.map(() => 1), p50Ms, bareP50Ms },
+    });
+    const bare = window(spec('bare', 'unary', 1), 1000, 100, 0.3);
+    const server = rounds(window(spec('server', 'unary', 1), 800, 150, 0.9, 1), [0.9, 0.5, 0.44], [0.3, 0.3, 0.2]);
+    const latency = verdict('c1-latency', [bare, server], [ort(1, 20, 0.05)]);
+    expect(latency.pass, 'gaps +0.55, +0.15, +0.19').to.equal(true);
+    expect(latency.detail).to.match(/^\+0\.190 ms \(limit \+0\.2 ms\), median of rounds \+0\.550 \+0\.150 \+0\.190;/);
+
+    const zero = rounds(window(spec('server', 'unary', 1, 0), 1000, 100, 0.5, 1), [0.5, 0.4, 0.6], [0.3, 0.3, 0.3]);
+    const delayed = (p50Ms: number[]) => rounds(window(spec('server', 'unary', 1, 200), 1000, 100, p50Ms[0], 1), p50Ms, [0.3, 0.3, 0.3]);
+    expect(verdict('queue-delay', [zero, delayed([0.9, 0.62, 0.84])], []).pass, 'extras +0.2, +0.02, +0.04').to.equal(true);
+    expect(verdict('queue-delay', [zero, delayed([0.9, 0.62, 0.9])], []).pass, 'extras +0.2, +0.02, +0.1').to.equal(false);
   });
 });

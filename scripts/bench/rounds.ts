@@ -47,6 +47,8 @@ export function combineRounds(rounds: readonly (readonly ScenarioResult[])[]): S
         bareCpuUsPerReq: rated.map((round) => bareOf(round)?.serverCpuUsPerReq ?? NaN),
         rps: rated.map((round) => round[i].load.rps),
         bareRps: rated.map((round) => bareOf(round)?.load.rps ?? NaN),
+        p50Ms: rated.map((round) => round[i].load.p50Ms),
+        bareP50Ms: rated.map((round) => bareOf(round)?.load.p50Ms ?? NaN),
       },
     };
   });

@@ -51,6 +51,8 @@ export interface RoundRatios {
   readonly bareCpuUsPerReq: readonly number[];
   readonly rps: readonly number[];
   readonly bareRps: readonly number[];
+  readonly p50Ms: readonly number[];
+  readonly bareP50Ms: readonly number[];
 }
 
 export function scenarioLabel(spec: ScenarioSpec): string {
