@@ -145,8 +145,8 @@ export function judgeTargets(results: readonly ScenarioResult[], ort: readonly O
     else {
       // Round by round against the same round's delay 0; the servers of one round ran minutes apart at most.
       const p50s = (r: ScenarioResult): readonly number[] => r.roundRatios?.p50Ms ?? [r.load.p50Ms];
+      const zeros = p50s(zero);
       const extras = delayed.map((d) => {
-        const zeros = p50s(zero);
         const rounds = p50s(atC1(d)!).map((p50, i) => p50 - zeros[i] - d / 1000);
         return { d, rounds, extra: median(rounds) };
       });
