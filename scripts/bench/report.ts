@@ -56,7 +56,7 @@ export function table(header: readonly string[], rows: readonly (readonly string
 }
 
 export function formatScenarios(results: readonly ScenarioResult[]): string {
-  const header = ['scenario', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'batch', 'srv us/req', 'main us/req', 'srv cpu%', 'cli cpu%', 'other%', 'req/s vs bare', 'cpu vs bare', 'cpu vs bare by round', 'runs', 'errors'];
+  const header = ['scenario', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'batch', 'run ms', 'around ms', 'srv us/req', 'main us/req', 'srv cpu%', 'cli cpu%', 'other%', 'req/s vs bare', 'cpu vs bare', 'cpu vs bare by round', 'runs', 'errors'];
   const rows = results.map((r) => [
     r.label,
     num(r.load.rps, 0),
@@ -64,6 +64,8 @@ export function formatScenarios(results: readonly ScenarioResult[]): string {
     num(r.load.p90Ms, 3),
     num(r.load.p99Ms, 3),
     num(r.meanBatch, 2),
+    num(r.batchTimes?.runMs, 3),
+    num(r.batchTimes?.aroundMs, 3),
     num(r.serverCpuUsPerReq, 1),
     num(r.serverMainThreadUsPerReq, 1),
     num(r.serverCpuPct, 0),

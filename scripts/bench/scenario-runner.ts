@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { runGhz } from './ghz';
 import { NodeLoadGenerator } from './load-generator';
 import type { LoadWindow } from './load-result';
-import { meanBatchSize, type BatchCounters, type ModelStatsClient } from './model-stats-client';
+import { batchTimes, meanBatchSize, type BatchCounters, type ModelStatsClient } from './model-stats-client';
 import { scenarioLabel, type ScenarioResult, type ScenarioSpec } from './scenario';
 import type { ChildServer } from './server-process';
 import { readMachineCpu, type MachineCpu } from './proc-stats';
@@ -127,6 +127,7 @@ async function measureOnce(
     label: scenarioLabel(spec),
     load,
     meanBatch: before && after ? meanBatchSize(before, after) : undefined,
+    batchTimes: before && after ? batchTimes(before, after) : undefined,
     serverCpuUsPerReq: load.requests > 0 ? (cpuSeconds * 1e6) / load.requests : NaN,
     serverMainThreadUsPerReq: load.requests > 0 ? ((mainAfter - mainBefore) * 1e6) / load.requests : NaN,
     serverCpuPct,

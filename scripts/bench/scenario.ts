@@ -1,5 +1,6 @@
 /** What a scenario is and what it measured. */
 import type { LoadWindow, Mode } from './load-result';
+import type { BatchTimes } from './model-stats-client';
 import type { Batching } from './server-process';
 
 export type Target = 'bare' | 'server';
@@ -20,6 +21,11 @@ export interface ScenarioResult {
   readonly load: LoadWindow;
   /** inference_count / execution_count over the window, from ModelStatistics (server only). */
   readonly meanBatch: number | undefined;
+  /**
+   * Per run over the window, from ModelStatistics (server only): compute_infer, and compute_input
+   * plus compute_output, which charge the round trip to the session beyond the run, merge and split.
+   */
+  readonly batchTimes?: BatchTimes;
   readonly serverCpuUsPerReq: number;
   /** The part of serverCpuUsPerReq spent on the server's main (event loop) thread. */
   readonly serverMainThreadUsPerReq: number;
