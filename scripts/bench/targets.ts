@@ -20,6 +20,11 @@ function perRound(server: ScenarioResult, bare: ScenarioResult): { serverCpu: nu
   return r.serverCpuUsPerReq.map((serverCpu, i) => ({ serverCpu, bareCpu: r.bareCpuUsPerReq[i], rps: r.rps[i], bareRps: r.bareRps[i], p50Ms: r.p50Ms[i], bareP50Ms: r.bareP50Ms[i] }));
 }
 
+/** One scenario's own figures per round, no bare needed: from roundRatios, or the one window shown. */
+function ownRounds(r: ScenarioResult): { readonly rps: readonly number[]; readonly p50Ms: readonly number[] } {
+  return r.roundRatios ?? { rps: [r.load.rps], p50Ms: [r.load.p50Ms] };
+}
+
 /** The lower median: one real round, as the table shows. */
 function median(xs: readonly number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -92,7 +97,7 @@ export function judgeTargets(results: readonly ScenarioResult[], ort: readonly O
     if (!unaryOn || !unaryBare || !stream || !bareStream || streamOrtRow === undefined) verdicts.push(missing('stream-vs-unary', target));
     else {
       // Round by round, as the unary targets: the stream and the unary windows of one round came minutes apart at most.
-      const unaryRps = perRound(unaryOn, unaryBare).map((r) => r.rps);
+      const unaryRps = ownRounds(unaryOn).rps;
       const rounds = perRound(stream, bareStream).map((r, i) => ({
         vsUnary: r.rps / unaryRps[i],
         ofBare: r.rps / (r.bareRps * (r.bareCpu / (r.bareCpu + streamOrtRow))),
@@ -144,10 +149,9 @@ export function judgeTargets(results: readonly ScenarioResult[], ort: readonly O
     if (!zero || delayed.length === 0) verdicts.push(missing('queue-delay', target));
     else {
       // Round by round against the same round's delay 0; the servers of one round ran minutes apart at most.
-      const p50s = (r: ScenarioResult): readonly number[] => r.roundRatios?.p50Ms ?? [r.load.p50Ms];
-      const zeros = p50s(zero);
+      const zeros = ownRounds(zero).p50Ms;
       const extras = delayed.map((d) => {
-        const rounds = p50s(atC1(d)!).map((p50, i) => p50 - zeros[i] - d / 1000);
+        const rounds = ownRounds(atC1(d)!).p50Ms.map((p50, i) => p50 - zeros[i] - d / 1000);
         return { d, rounds, extra: median(rounds) };
       });
       verdicts.push({
