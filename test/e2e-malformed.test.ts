@@ -77,6 +77,9 @@ const ROWS: readonly Row[] = [
   { name: 'the empty message', bytes: () => Buffer.alloc(0), code: status.INVALID_ARGUMENT, message: /model_name is required/ },
   { name: 'a message cut at a field boundary, losing raw_input_contents', bytes: () => encodeRequest({ ...scorerRequest(1), raw_input_contents: undefined }), code: status.INVALID_ARGUMENT, message: /input 'features'.*no data.*fp32_contents or raw_input_contents/ },
   { name: 'model_name that is not UTF-8', bytes: () => Buffer.concat([lenField(1, Buffer.from([0xc3, 0x28, 0xff])), good().subarray(good().indexOf(0x2a))]), code: status.NOT_FOUND, message: /unknown model '\ufffd\(\ufffd'/ },
+  // An unknown field sends the message to protobufjs, whose UTF-8 reader makes ED B0 B1 a lone surrogate
+  // (U+DC31); grpc-js's encodeURI of grpc-message threw on it, and the call was answered INTERNAL.
+  { name: 'model_name that protobufjs reads as a lone surrogate', bytes: () => Buffer.concat([lenField(1, Buffer.from([0xed, 0xb0, 0xb1])), varintField(99, 7), good().subarray(good().indexOf(0x2a))]), code: status.NOT_FOUND, message: /unknown model '\ufffd'/ },
   { name: 'a negative model_version', bytes: scorer((r) => (r.model_version = '-1')), code: status.INVALID_ARGUMENT, message: /'-1'/ },
   { name: 'a model_version past 2^53', bytes: scorer((r) => (r.model_version = '99999999999999999999')), code: status.NOT_FOUND, message: /unknown version '99999999999999999999' of model 'stock_scorer'/ },
   // Parameters of the wrong type.

@@ -9,7 +9,7 @@ import { Metadata, type sendUnaryData, type ServerUnaryCall, type UntypedService
 import { asInferenceError, InferenceError } from '../errors';
 import type { Logger } from '../observability/logger';
 import { logFailedRequest } from './request-log';
-import { GRPC_STATUS } from './status';
+import { errorStatus } from './status';
 
 /** GRPCInferenceService's admin RPCs: Triton's model repository extension. RepositoryIndex included, as it shows what the repository holds and why a model failed. */
 export const REPOSITORY_RPCS = ['RepositoryIndex', 'RepositoryModelLoad', 'RepositoryModelUnload'] as const;
@@ -80,5 +80,5 @@ export function refuseAdmin(rpcs: readonly string[], why: string, log: Logger): 
 
 function reply(callback: sendUnaryData<unknown>, log: Logger, rpc: string, error: InferenceError): void {
   logFailedRequest(log, rpc, undefined, error);
-  callback({ code: GRPC_STATUS[error.code], details: error.message, metadata: new Metadata() });
+  callback(errorStatus(error));
 }

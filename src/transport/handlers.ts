@@ -2,7 +2,7 @@
  * One thin function per RPC: decode, call the data plane, encode. Every failure goes
  * through replyError, the one place that maps domain errors to gRPC status.
  */
-import { Metadata, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Cancellation } from '../batching/cancellation';
 import { asInferenceError, type InferenceError } from '../errors';
 import type { InferenceService } from '../dataplane/inference-service';
@@ -12,7 +12,7 @@ import { decodeInferRequest, deadlineFrom } from './infer-codec';
 import { modelConfigMessage, modelStatisticsMessage } from './model-messages';
 import type { OpenCalls } from './open-calls';
 import { modelControlRequest, repositoryIndexMessage } from './repository-messages';
-import { GRPC_STATUS } from './status';
+import { errorStatus } from './status';
 import { logFailedRequest } from './request-log';
 import { handleStream } from './stream';
 import type { StreamReply } from './infer-response-encoder';
@@ -87,7 +87,7 @@ export function createHandlers(service: InferenceService, log: Logger, streamMax
 
 function sendError<Res>(callback: sendUnaryData<Res>, log: Logger, rpc: string, model: string | undefined, error: InferenceError): void {
   logFailedRequest(log, rpc, model, error);
-  callback({ code: GRPC_STATUS[error.code], details: error.message, metadata: new Metadata() });
+  callback(errorStatus(error));
 }
 
 /** ModelInfer's answer: the result or the one status its error maps to. */

@@ -1,11 +1,11 @@
 /** The RolloutAdmin RPCs: decode, call the data plane's rollout admin, encode; a throw becomes its status. */
-import { Metadata, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { asInferenceError } from '../errors';
 import type { RolloutAdmin, RolloutView } from '../dataplane/rollout-admin';
 import type { Logger } from '../observability/logger';
 import { logFailedRequest } from './request-log';
 import { rolloutStatusMessage, weightsFromWire, type WireModelRequest, type WirePromoteRequest, type WireSetWeightsRequest } from './rollout-admin-messages';
-import { GRPC_STATUS } from './status';
+import { errorStatus } from './status';
 
 export function createRolloutAdminHandlers(admin: RolloutAdmin, log: Logger): UntypedServiceImplementation {
   const unary =
@@ -17,7 +17,7 @@ export function createRolloutAdminHandlers(admin: RolloutAdmin, log: Logger): Un
       } catch (err) {
         const error = asInferenceError(err);
         logFailedRequest(log, rpc, model, error);
-        callback({ code: GRPC_STATUS[error.code], details: error.message, metadata: new Metadata() });
+        callback(errorStatus(error));
       }
     };
   return {
