@@ -271,6 +271,25 @@ describe('e2e: malformed requests over the wire', function () {
       await expectGoodAnswer();
     });
 
+    it('answers bytes that are not protobuf INVALID_ARGUMENT on every other unary RPC, naming its message type, not INTERNAL', async () => {
+      const garbage = grpcFrame(Buffer.from('9a2b7ce1ff00ff13370042', 'hex'));
+      const rpcs: readonly (readonly [string, string])[] = [
+        ...['ServerLive', 'ServerReady', 'ModelReady', 'ServerMetadata', 'ModelMetadata', 'ModelConfig', 'ModelStatistics', 'RepositoryIndex', 'RepositoryModelLoad', 'RepositoryModelUnload'].map(
+          (rpc) => [`/inference.GRPCInferenceService/${rpc}`, `${rpc}Request`] as const,
+        ),
+        ...['GetRollout', 'SetWeights', 'Promote', 'Rollback'].map((rpc) => [`/onnx_grpc_server.admin.v1.RolloutAdmin/${rpc}`, `${rpc}Request`] as const),
+        ['/grpc.health.v1.Health/Check', 'HealthCheckRequest'],
+      ];
+      for (const [path, type] of rpcs) {
+        const answer = await channel.call(path, garbage, 20_000);
+        expect(status[answer.status as number] ?? answer.status, `${path}: ${answer.message}`).to.equal('INVALID_ARGUMENT');
+        expect(answer.message, path).to.match(new RegExp(`^request: not a valid ${type} protobuf message \\(.+\\)`));
+      }
+      const live = await channel.call('/inference.GRPCInferenceService/ServerLive', grpcFrame(Buffer.alloc(0)), 20_000);
+      expect(live.status).to.equal(status.OK);
+      await expectGoodAnswer();
+    });
+
     it('answers the complete messages of a stream whose last frame is cut short, and ends it', async () => {
       const body = Buffer.concat([grpcFrame(good()), grpcFrame(good()).subarray(0, 20)]);
       const answer = await channel.call(MODEL_STREAM_INFER_PATH, body, 20_000);

@@ -13,6 +13,7 @@ import { OpenCalls } from './open-calls';
 import { loadRolloutAdminService } from './protos';
 import { addReflection } from './reflection';
 import { createRolloutAdminHandlers } from './rollout-admin-handlers';
+import { addRefusingUndecodable } from './undecodable';
 import { inferenceServiceDefinition } from './service-definition';
 import { listenerCredentials } from './tls-credentials';
 
@@ -71,7 +72,7 @@ export async function startGrpcServer(
   publishHealth(health, readiness);
   const newServer = (): Server => {
     const server = new Server(serverOptions(options));
-    addHealth(server, health, openCalls);
+    addHealth(server, health, openCalls, log);
     if (options.reflection) addReflection(server);
     // With the bookkeeping on, serve it too: channelz tools ask the server itself.
     if (options.channelz) server.addService(getChannelzServiceDefinition(), getChannelzHandlers());
@@ -89,11 +90,11 @@ export async function startGrpcServer(
 
   const main = newServer();
   if (admin.enabled && !separate) {
-    main.addService(inferenceServiceDefinition(), { ...handlers, ...guardAdmin(repositoryHandlers, token, log) });
-    main.addService(rolloutDefinition, guardAdmin(createRolloutAdminHandlers(rolloutAdmin, log), token, log));
+    addRefusingUndecodable(main, inferenceServiceDefinition(), { ...handlers, ...guardAdmin(repositoryHandlers, token, log) }, log);
+    addRefusingUndecodable(main, rolloutDefinition, guardAdmin(createRolloutAdminHandlers(rolloutAdmin, log), token, log), log);
   } else {
-    main.addService(inferenceServiceDefinition(), { ...handlers, ...refuseAdmin(REPOSITORY_RPCS, notHere, log) });
-    main.addService(rolloutDefinition, refuseAdmin(rolloutRpcs, notHere, log));
+    addRefusingUndecodable(main, inferenceServiceDefinition(), { ...handlers, ...refuseAdmin(REPOSITORY_RPCS, notHere, log) }, log);
+    addRefusingUndecodable(main, rolloutDefinition, refuseAdmin(rolloutRpcs, notHere, log), log);
   }
   const servers = [main];
   const listeners: ConnectionListener[] = [];
@@ -114,8 +115,8 @@ export async function startGrpcServer(
     if (separatePort !== undefined) {
       // The inference service's other RPCs are left out here: grpc-js answers them UNIMPLEMENTED.
       const adminServer = newServer();
-      adminServer.addService(inferenceServiceDefinition(), guardAdmin(repositoryHandlers, token, log));
-      adminServer.addService(rolloutDefinition, guardAdmin(createRolloutAdminHandlers(rolloutAdmin, log), token, log));
+      addRefusingUndecodable(adminServer, inferenceServiceDefinition(), guardAdmin(repositoryHandlers, token, log), log);
+      addRefusingUndecodable(adminServer, rolloutDefinition, guardAdmin(createRolloutAdminHandlers(rolloutAdmin, log), token, log), log);
       servers.push(adminServer);
       adminPort = await listen(adminServer, admin.host, separatePort);
     }
@@ -127,17 +128,18 @@ export async function startGrpcServer(
 }
 
 /** Registers each Watch, so that close() can end it; the library keeps its calls to itself. */
-function addHealth(server: Server, health: HealthImplementation, openCalls: OpenCalls): void {
+function addHealth(server: Server, health: HealthImplementation, openCalls: OpenCalls, log: Logger): void {
   health.addToServer({
     addService: (definition, implementation: UntypedServiceImplementation) => {
       const watch = implementation.watch as (call: ServerWritableStream<unknown, unknown>) => void;
-      server.addService(definition, {
+      const watching = {
         ...implementation,
         watch: (call: ServerWritableStream<unknown, unknown>) => {
           openCalls.add(call, () => call.end());
           watch(call);
         },
-      });
+      };
+      addRefusingUndecodable(server, definition, watching, log);
     },
   });
 }
