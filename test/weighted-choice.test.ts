@@ -85,4 +85,13 @@ describe('weighted rendezvous choice', () => {
     expect([...counts].sort()).to.deep.equal([[1, 9000], [2, 1000]]);
     expect(c.pick(versions, undefined, () => 0.9999999999999999)!.version).to.equal(2);
   });
+
+  it('keeps the split of weights whose sum passes Number.MAX_VALUE, with a key and without', () => {
+    const c = choice({ 1: 1e308, 2: 1e308 });
+    const versions = serving(1, 2);
+    expect([0.25, 0.75].map((draw) => c.pick(versions, undefined, () => draw)!.version)).to.deep.equal([1, 2]);
+    const assigned = assign(c, versions);
+    expect(share(assigned, 1)).to.be.within(0.47, 0.53);
+    expect(assigned).to.deep.equal(assign(choice({ 1: 1, 2: 1 }), versions));
+  });
 });

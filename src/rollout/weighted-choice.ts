@@ -24,10 +24,15 @@ export class WeightedChoice {
   private readonly names: number[][] = [];
 
   constructor(weights: ReadonlyMap<number, number>) {
-    for (const [version, weight] of [...weights].sort(([a], [b]) => a - b)) {
-      if (weight <= 0) continue;
+    const positive = [...weights].filter(([, weight]) => weight > 0).sort(([a], [b]) => a - b);
+    // Weights near Number.MAX_VALUE would sum to Infinity and send every random pick to the last
+    // version; scaled by the largest they keep their ratios. Only then, so that usual weights hash
+    // keys exactly as before.
+    const sum = positive.reduce((total, [, weight]) => total + weight, 0);
+    const divisor = Number.isFinite(sum) ? 1 : Math.max(...positive.map(([, weight]) => weight));
+    for (const [version, weight] of positive) {
       this.versions.push(version);
-      this.weights.push(weight);
+      this.weights.push(weight / divisor);
       this.names.push([...String(version)].map((c) => c.charCodeAt(0)));
     }
   }
