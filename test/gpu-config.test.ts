@@ -3,7 +3,7 @@
  * parameters), which providers each kind tries, and what onnxruntime-node can pass to CUDA.
  */
 import { expect } from 'chai';
-import { instanceDevices } from '../src/repository/instance-group-config';
+import { instanceDevices, MAX_INSTANCES } from '../src/repository/instance-group-config';
 import { parseModelConfig } from '../src/repository/model-config';
 import { providerPlan } from '../src/repository/provider-plan';
 import { checkCudaOptions, cudaProvider } from '../src/runtime/cuda-provider-options';
@@ -41,6 +41,13 @@ describe('instance_group kind and gpus', () => {
     expect(parseError({ instance_group: [{ kind: 'KIND_CPU', gpus: [0] }] })).to.contain('instance_group[0].gpus applies to kind KIND_GPU only, not KIND_CPU');
     expect(parseError({ instance_group: [{ gpus: [0] }] })).to.contain('applies to kind KIND_GPU only, not KIND_AUTO');
     expect(parseError({ instance_group: [{ kind: 'KIND_MODEL' }] })).to.contain("instance_group[0].kind 'KIND_MODEL' is not supported");
+  });
+
+  it(`refuses more than ${MAX_INSTANCES} instances a version, counting each GPU's, and takes ${MAX_INSTANCES}`, () => {
+    expect(parseError({ instance_group: [{ count: 100000 }] })).to.contain(`instance_group[0]: 100000 instances (count 100000): at most ${MAX_INSTANCES} a version`);
+    expect(parseError({ instance_group: [{ kind: 'KIND_GPU', count: 100, gpus: [0, 1, 2] }] })).to.contain(`300 instances (count 100 on each of 3 GPUs): at most ${MAX_INSTANCES}`);
+    expect(parse({ instance_group: [{ kind: 'KIND_CPU', count: MAX_INSTANCES }] }).instanceGroup.count).to.equal(MAX_INSTANCES);
+    expect(instanceDevices(parse({ instance_group: [{ kind: 'KIND_GPU', count: MAX_INSTANCES / 2, gpus: [0, 1] }] }).instanceGroup)).to.have.length(MAX_INSTANCES);
   });
 });
 

@@ -19,6 +19,13 @@ export interface InstanceGroup {
 
 export const DEFAULT_INSTANCE_GROUP: InstanceGroup = { kind: 'KIND_AUTO', count: 1, gpus: [] };
 
+/**
+ * Instances a version may have. Each is a worker thread with its own session, about 10 MB before
+ * the model (40 of stock_scorer: 476 MB), so a mistyped count would take the whole server's
+ * memory instead of failing one load.
+ */
+export const MAX_INSTANCES = 256;
+
 export function parseInstanceGroup(groups: unknown, fail: Fail): InstanceGroup {
   if (groups === undefined) return DEFAULT_INSTANCE_GROUP;
   if (!Array.isArray(groups) || groups.length === 0) fail('instance_group must be a non-empty list');
@@ -30,7 +37,7 @@ export function parseInstanceGroup(groups: unknown, fail: Fail): InstanceGroup {
   const count = group.count === undefined ? 1 : positiveInt(group.count, 'instance_group[0].count', fail);
   const kind = group.kind === undefined ? 'KIND_AUTO' : String(group.kind);
   if (!(INSTANCE_KINDS as readonly string[]).includes(kind)) fail(`instance_group[0].kind '${kind}' is not supported (KIND_AUTO, KIND_CPU or KIND_GPU)`);
-  if (group.gpus === undefined) return { kind: kind as InstanceKind, count, gpus: [] };
+  if (group.gpus === undefined) return { kind: kind as InstanceKind, count: checkTotal(count, 1, fail), gpus: [] };
   if (kind !== 'KIND_GPU') fail(`instance_group[0].gpus applies to kind KIND_GPU only, not ${kind}`);
   if (!Array.isArray(group.gpus)) fail('instance_group[0].gpus must be a list of GPU device ids');
   const gpus = (group.gpus as unknown[]).map((id) => {
@@ -39,7 +46,13 @@ export function parseInstanceGroup(groups: unknown, fail: Fail): InstanceGroup {
   });
   const repeated = gpus.find((id, i) => gpus.indexOf(id) !== i);
   if (repeated !== undefined) fail(`instance_group[0].gpus lists GPU ${repeated} twice (count sets the instances per GPU)`);
-  return { kind: 'KIND_GPU', count, gpus };
+  return { kind: 'KIND_GPU', count: checkTotal(count, Math.max(1, gpus.length), fail), gpus };
+}
+
+function checkTotal(count: number, gpus: number, fail: Fail): number {
+  const total = count * gpus;
+  if (total > MAX_INSTANCES) fail(`instance_group[0]: ${total} instances (count ${count}${gpus > 1 ? ` on each of ${gpus} GPUs` : ''}): at most ${MAX_INSTANCES} a version, each a worker thread with its own session`);
+  return count;
 }
 
 /** The CUDA device of each instance, in slot order: `count` on each listed GPU (device 0 when none is listed or the kind is not GPU). */
