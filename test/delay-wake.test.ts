@@ -60,4 +60,19 @@ describe('queue delay wake-up', () => {
     wake.cancel();
     await new Promise((resolve) => setTimeout(resolve, 60));
   });
+
+  it('waits out a delay past the 32-bit timer range without waking early or an overflow warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): number => warnings.push(w.name);
+    process.on('warning', onWarning);
+    const wake = new DelayWake(() => expect.fail('woke ~25 days early'));
+    try {
+      wake.arm(1e13);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    } finally {
+      wake.cancel();
+      process.off('warning', onWarning);
+    }
+    expect(warnings).to.deep.equal([]);
+  });
 });

@@ -191,6 +191,23 @@ describe('policy-queue', () => {
       expectCode(job.outcome.rejected, 'DEADLINE_EXCEEDED');
     });
 
+    it('a request timeout past the 32-bit timer range keeps the job queued, with no overflow warning', async () => {
+      const warnings: string[] = [];
+      const onWarning = (w: Error): number => warnings.push(w.name);
+      process.on('warning', onWarning);
+      try {
+        const { queue } = makeQueue([policy()]);
+        add(queue, 'a', { timeoutMicros: Number.MAX_SAFE_INTEGER });
+        add(queue, 'b', { deadlineAt: performance.now() + 1e13 });
+        await sleep(30);
+        expect(order(queue)).to.deep.equal(['a', 'b']);
+        drain(queue);
+      } finally {
+        process.off('warning', onWarning);
+      }
+      expect(warnings).to.deep.equal([]);
+    });
+
     it('a gRPC deadline removes the job and answers DEADLINE_EXCEEDED, leaving the others', async () => {
       const { queue, removed } = makeQueue();
       add(queue, 'keep');

@@ -6,6 +6,7 @@
  * loop busy only while a batch waits for company, at most TIMER_SLACK_MS per wait; with nothing
  * queued, nothing is armed.
  */
+import { timerDelay } from '../platform/timer-limit';
 
 /** How late a Node timer may fire after the millisecond it was set for (libuv's clock is in whole ms). */
 export const TIMER_SLACK_MS = 1.5;
@@ -21,7 +22,7 @@ export class DelayWake {
   arm(ms: number): void {
     if (this.timer || this.immediate) return;
     if (ms > TIMER_SLACK_MS) {
-      this.timer = setTimeout(this.fromTimer, ms - TIMER_SLACK_MS);
+      this.timer = setTimeout(this.fromTimer, timerDelay(ms - TIMER_SLACK_MS));
     } else {
       this.immediate = setImmediate(this.fromImmediate);
     }

@@ -9,6 +9,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { InferenceError } from '../errors';
+import { timerDelay } from '../platform/timer-limit';
 import type { QueuePolicy } from '../repository/model-config';
 import type { InferenceJob } from './inference-job';
 
@@ -124,7 +125,7 @@ export class PolicyQueue {
   private arm(at: number): void {
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(this.sweepBound, Math.max(0, at - EXPIRY_LEAD_MS - performance.now()));
+    this.timer = setTimeout(this.sweepBound, timerDelay(Math.max(0, at - EXPIRY_LEAD_MS - performance.now())));
   }
 
   /** Expires or delays every job whose time has come, then arms for the next one, if any. */
