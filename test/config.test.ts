@@ -428,6 +428,25 @@ describe('loadConfig', () => {
       expectConfigError(() => loadConfig([], { GRPC_MAX_CONNECTION_AGE_MS: '-1' }), 'grpc.max_connection_age_ms');
     });
 
+    it("rejects a duration past Node's 32-bit timers, which would fire after 1 ms, and takes the largest that fits", () => {
+      const past: Record<string, [string, string]> = {
+        GRPC_KEEPALIVE_TIME_MS: ['grpc.keepalive_time_ms', '2147483648'],
+        GRPC_KEEPALIVE_TIMEOUT_MS: ['grpc.keepalive_timeout_ms', '2147483648'],
+        GRPC_MAX_CONNECTION_IDLE_MS: ['grpc.max_connection_idle_ms', '2147483648'],
+        GRPC_MAX_CONNECTION_AGE_MS: ['grpc.max_connection_age_ms', '3000000000'],
+        GRPC_MAX_CONNECTION_AGE_GRACE_MS: ['grpc.max_connection_age_grace_ms', '2147483648'],
+        GRPC_TLS_REFRESH_SECONDS: ['grpc.tls.refresh_seconds', '2147484'],
+        SHUTDOWN_DELAY_SECONDS: ['shutdown.delay_seconds', '2147484'],
+        SHUTDOWN_GRACE_SECONDS: ['shutdown.grace_seconds', '3000000'],
+        REPOSITORY_POLL_SECONDS: ['models.poll_seconds', '10000000'],
+      };
+      for (const [env, [key, value]] of Object.entries(past)) {
+        expectConfigError(() => loadConfig([], { [env]: value }), key);
+        expect(() => loadConfig([], { [env]: value }), env).to.throw(/about 24.8 days/);
+      }
+      expect(loadConfig([], { GRPC_MAX_CONNECTION_AGE_MS: '2147483647', REPOSITORY_POLL_SECONDS: '2147483' }).modelControl.pollSeconds).to.equal(2147483);
+    });
+
     it('rejects a negative intra-op thread count', () => {
       expectConfigError(() => loadConfig([], { ORT_INTRA_OP_THREADS: '-1' }), 'runtime.intra_op_threads');
     });

@@ -1,5 +1,6 @@
 /** The value formats of the settings (schema.ts) that convict lacks or gets wrong. */
 import convict from 'convict';
+import { MAX_TIMER_MS } from '../platform/timer-limit';
 
 /** Accepts an array or a comma list (from env and flags) of known execution providers. */
 const providerList = (known: readonly string[]): convict.Format => ({
@@ -16,17 +17,25 @@ const providerList = (known: readonly string[]): convict.Format => ({
 });
 
 /** convict's own int formats use parseInt, which reads '8O01' as 8; these refuse anything but digits. */
-function strictInt(name: string, min: number, max = Number.MAX_SAFE_INTEGER): convict.Format {
+function strictInt(name: string, min: number, max = Number.MAX_SAFE_INTEGER, why = ''): convict.Format {
   return {
     name,
     coerce: (value: string) => (/^\s*-?[0-9]+\s*$/.test(value) ? Number(value) : Number.NaN),
     validate(value: unknown) {
       if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
-        throw new Error(`must be an integer from ${min} to ${max}`);
+        throw new Error(`must be an integer from ${min} to ${max}${why}`);
       }
     },
   };
 }
+
+/**
+ * Durations become Node timers, ours or grpc-js's, which hold 32-bit milliseconds: a longer one
+ * fires after 1 ms (grpc-js would then send every connection GOAWAY at once, or ping every
+ * millisecond).
+ */
+const TIMER_RANGE = " (Node's timers hold at most 2^31 - 1 ms, about 24.8 days)";
+const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 
 /** Model names to load at start in explicit mode: an array, a comma list, or a repeated flag; '*' means all. */
 const nameList: convict.Format = {
@@ -65,4 +74,8 @@ export function registerFormats(executionProviders: readonly string[]): void {
   convict.addFormat(strictInt('positive-int', 1));
   convict.addFormat(strictInt('count', 0));
   convict.addFormat(strictInt('tcp-port', 0, 65535));
+  convict.addFormat(strictInt('duration-ms', 0, MAX_TIMER_MS, TIMER_RANGE));
+  convict.addFormat(strictInt('positive-duration-ms', 1, MAX_TIMER_MS, TIMER_RANGE));
+  convict.addFormat(strictInt('duration-seconds', 0, MAX_TIMER_SECONDS, TIMER_RANGE));
+  convict.addFormat(strictInt('positive-duration-seconds', 1, MAX_TIMER_SECONDS, TIMER_RANGE));
 }
