@@ -56,6 +56,9 @@ describe('e2e: model repository', function () {
     writeModelConfig(repo, 'wrong_type', { ...features({ data_type: 'TYPE_INT32' }), name: 'wrong_type' });
     writeModelFile(repo, 'wrong_dims', 1, scorer);
     writeModelConfig(repo, 'wrong_dims', { ...features({ dims: [7] }), name: 'wrong_dims' });
+    // Folders that print as another number: version 2 is served, '02' and a number past 2^53 are not.
+    for (const v of ['02', '2', '99999999999999999999']) writeModelFile(repo, 'odd_folders', v, digits);
+    for (const v of ['007', '18446744073709551616']) writeModelFile(repo, 'only_odd_folders', v, digits);
     writeModelFile(repo, 'broken_json', 1, scorer);
     fs.writeFileSync(path.join(repo, 'broken_json', 'config.json'), '{ "max_batch_size": 64, }');
     t = await startTestServer({ MODEL_REPOSITORY: repo });
@@ -194,6 +197,18 @@ describe('e2e: model repository', function () {
       expect(t.server.repository.get('wrong_dims')?.failures.join('; ')).to.match(/'features'.*\[7\].*\[8\]/);
     });
 
+    it("serves a version folder only under its number as written ('2'), not '02' or one past 2^53", async () => {
+      expect((await metadata('odd_folders')).versions).to.deep.equal(['2']);
+      expect((await infer('odd_folders')).model_version).to.equal('2');
+    });
+
+    it('names the ignored folders, and why, when a model has no other version', async () => {
+      expect(await ready('only_odd_folders')).to.equal(false);
+      expect(t.server.repository.get('only_odd_folders')?.failures.join('; ')).to.contain(
+        "matches the version policy; ignored: '007' (a leading zero: name it '7'), '18446744073709551616' (past 2^53 - 1, the largest version)",
+      );
+    });
+
     it('keeps a model whose config.json is not valid JSON from loading, and only that model', async () => {
       expect(await ready('broken_json')).to.equal(false);
       expect(t.server.repository.get('broken_json')?.failures.join('; ')).to.match(/^model 'broken_json' config\.json is not valid JSON: /);
@@ -205,7 +220,7 @@ describe('e2e: model repository', function () {
     });
 
     it('leaves every other model of the repository serving', async () => {
-      for (const model of ['my_digits', 'latest_default', 'all_versions', 'specific_versions', 'latest_two']) {
+      for (const model of ['my_digits', 'latest_default', 'all_versions', 'specific_versions', 'latest_two', 'odd_folders']) {
         expect(await ready(model), model).to.equal(true);
         expect((await infer(model)).outputs[0].shape, model).to.deep.equal(['1', '10']);
       }

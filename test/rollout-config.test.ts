@@ -22,7 +22,7 @@ const GUARD = { canary: '2', max_error_rate: 0.02, max_p99_ratio: 1.5, min_reque
 
 function folder(config: object, versions: readonly number[]): { folder: ModelFolder; text: string } {
   const text = JSON.stringify(config);
-  return { folder: { name: 'm', dir: '/nowhere/m', configText: text, versions: new Map(versions.map((v) => [v, `stamp${v}`])) }, text };
+  return { folder: { name: 'm', dir: '/nowhere/m', configText: text, versions: new Map(versions.map((v) => [v, `stamp${v}`])), ignored: [] }, text };
 }
 
 describe('rollout config.json block', () => {

@@ -11,6 +11,8 @@ export interface ModelFolder {
   readonly configText: string | undefined;
   /** Numeric version folders that hold a model.onnx, ascending, each with its file's stamp. */
   readonly versions: ReadonlyMap<number, string>;
+  /** Numeric folders holding a model.onnx that name no version, each with why ("'01' (a leading zero: name it '1')"). */
+  readonly ignored: readonly string[];
 }
 
 export const MODEL_FILE = 'model.onnx';
@@ -44,10 +46,16 @@ export async function readModelFolder(repository: string, name: string): Promise
     throw err;
   }
   const found: [number, string][] = [];
+  const ignored: string[] = [];
   for (const child of children) {
     if (!/^[0-9]+$/.test(child.name)) continue;
     const stamp = await fileStamp(path.join(dir, child.name, MODEL_FILE));
-    if (stamp !== undefined) found.push([Number(child.name), stamp]);
+    if (stamp === undefined) continue;
+    // The version's files are found again by its number, so the folder must be named as it prints.
+    const version = Number(child.name);
+    if (!Number.isSafeInteger(version)) ignored.push(`'${child.name}' (past 2^53 - 1, the largest version)`);
+    else if (String(version) !== child.name) ignored.push(`'${child.name}' (a leading zero: name it '${version}')`);
+    else found.push([version, stamp]);
   }
   let configText: string | undefined;
   try {
@@ -55,7 +63,7 @@ export async function readModelFolder(repository: string, name: string): Promise
   } catch (err) {
     if (!isMissing(err)) throw err;
   }
-  return { name, dir, configText, versions: new Map(found.sort(([a], [b]) => a - b)) };
+  return { name, dir, configText, versions: new Map(found.sort(([a], [b]) => a - b)), ignored: ignored.sort() };
 }
 
 /** The versions a policy serves out of those on disk. */

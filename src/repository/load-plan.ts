@@ -24,7 +24,10 @@ export function planLoad(folder: ModelFolder, configText: string | undefined, de
   };
   const rollout = parseRollout(isObject(json) ? json.rollout : undefined, fail);
   const chosen = selectVersions([...folder.versions.keys()], partial.versionPolicy);
-  if (chosen.length === 0) throw new Error(`no version folder with ${MODEL_FILE} matches the version policy`);
+  if (chosen.length === 0) {
+    const ignored = folder.ignored.length > 0 ? `; ignored: ${folder.ignored.join(', ')}` : '';
+    throw new Error(`no version folder with ${MODEL_FILE} matches the version policy${ignored}`);
+  }
   if (rollout) checkNamedVersions(rollout, chosen, fail);
   // A change to the rollout alone reloads no version: only the new entry's routing changes.
   const source = rollout && isObject(json) ? JSON.stringify({ ...json, rollout: undefined }) : configText;

@@ -85,7 +85,13 @@ export class ModelLifecycle {
     const rollout = this.rolloutState(name, plan.rollout, before?.rollout);
     this.store.set(modelEntry(name, next, status, '', true, rollout));
     if (loaded.size > 0 || retired.length > 0) {
-      const fields = { model: name, versions: [...next.keys()], loaded: [...loaded.keys()], unloading: retired.map((v) => v.version) };
+      const fields = {
+        model: name,
+        versions: [...next.keys()],
+        loaded: [...loaded.keys()],
+        unloading: retired.map((v) => v.version),
+        ...(folder.ignored.length > 0 && { ignored_folders: folder.ignored }),
+      };
       this.log.info(fields, serving.size > 0 ? 'model reloaded' : 'model loaded');
     }
     const routing = rolloutSummary(rollout);

@@ -23,7 +23,7 @@ export function removeDir(dir: string | undefined): void {
 }
 
 /** Writes `<repo>/<name>/<version>/model.onnx`. */
-export function writeModelFile(repo: string, name: string, version: number, bytes: Uint8Array): void {
+export function writeModelFile(repo: string, name: string, version: number | string, bytes: Uint8Array): void {
   const dir = path.join(repo, name, String(version));
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'model.onnx'), bytes);
