@@ -11,8 +11,11 @@ function wireInput(name: string, datatype: string, shape: (string | number)[], c
   return contents === undefined ? { name, datatype, shape } : { name, datatype, shape, contents };
 }
 
+/** No bound on BYTES elements: these tests are about decoding; the bound has its own. */
+const NO_BYTES_LIMIT = Number.MAX_SAFE_INTEGER;
+
 function decodeOne(input: WireInputTensor, raw?: Uint8Array[]): Tensor {
-  const tensors = decodeInputs([input], raw);
+  const tensors = decodeInputs([input], raw, NO_BYTES_LIMIT);
   expect(tensors).to.have.length(1);
   return tensors[0];
 }
@@ -160,6 +163,7 @@ describe('tensor codec', () => {
       const [a, b] = decodeInputs(
         [wireInput('a', 'INT32', ['2']), wireInput('b', 'BYTES', ['1'])],
         [alignedCopy(Int32Array.of(7, -7)), frame([Buffer.from('z')])],
+        NO_BYTES_LIMIT,
       );
       expect(a.data).to.deep.equal(Int32Array.of(7, -7));
       expectBytesData(b, [Buffer.from('z')]);
@@ -228,7 +232,7 @@ describe('tensor codec', () => {
   });
 
   describe('rejects malformed inputs', () => {
-    const fp32 = (shape: (string | number)[], raw: Uint8Array) => () => decodeInputs([wireInput('features', 'FP32', shape)], [raw]);
+    const fp32 = (shape: (string | number)[], raw: Uint8Array) => () => decodeInputs([wireInput('features', 'FP32', shape)], [raw], NO_BYTES_LIMIT);
 
     it('finds a repeated name among many inputs in time linear in their number, not quadratic', () => {
       /** The quickest of five decodes of `count` empty inputs whose last repeats the first, in ms. */
@@ -237,7 +241,7 @@ describe('tensor codec', () => {
         let best = Infinity;
         for (let run = 0; run < 5; run++) {
           const started = performance.now();
-          expectInvalid(() => decodeInputs(wires, undefined), "'i0'", /more than once/);
+          expectInvalid(() => decodeInputs(wires, undefined, NO_BYTES_LIMIT), "'i0'", /more than once/);
           best = Math.min(best, performance.now() - started);
         }
         return best;
@@ -330,6 +334,7 @@ describe('tensor codec', () => {
         () => decodeInputs(
           [wireInput('a', 'FP32', ['1']), wireInput('features', 'FP32', ['1'], { fp32_contents: [1] })],
           [Buffer.alloc(4), Buffer.alloc(4)],
+          NO_BYTES_LIMIT,
         ),
         "'features'", /raw and typed contents together/,
       );
@@ -337,14 +342,14 @@ describe('tensor codec', () => {
 
     it('rejects fewer raw entries than inputs, naming the first input without one', () => {
       expectInvalid(
-        () => decodeInputs([wireInput('a', 'FP32', ['1']), wireInput('features', 'FP32', ['1'])], [Buffer.alloc(4)]),
+        () => decodeInputs([wireInput('a', 'FP32', ['1']), wireInput('features', 'FP32', ['1'])], [Buffer.alloc(4)], NO_BYTES_LIMIT),
         "'features'", /expected one raw_input_contents entry per input \(2\), got 1/,
       );
     });
 
     it('rejects more raw entries than inputs, naming the inputs', () => {
       expectInvalid(
-        () => decodeInputs([wireInput('features', 'FP32', ['1'])], [Buffer.alloc(4), Buffer.alloc(4)]),
+        () => decodeInputs([wireInput('features', 'FP32', ['1'])], [Buffer.alloc(4), Buffer.alloc(4)], NO_BYTES_LIMIT),
         "'features'", /per input \(1\), got 2/,
       );
     });
@@ -355,13 +360,13 @@ describe('tensor codec', () => {
 
     it('rejects a duplicate input name', () => {
       expectInvalid(
-        () => decodeInputs([wireInput('features', 'INT8', ['1'], { int_contents: [1] }), wireInput('features', 'INT8', ['1'], { int_contents: [2] })], []),
+        () => decodeInputs([wireInput('features', 'INT8', ['1'], { int_contents: [1] }), wireInput('features', 'INT8', ['1'], { int_contents: [2] })], [], NO_BYTES_LIMIT),
         "'features'", /more than once/,
       );
     });
 
     it('rejects an input with an empty name, naming it by position', () => {
-      expectInvalid(() => decodeInputs([{ datatype: 'INT8', shape: ['1'], contents: { int_contents: [1] } }], undefined), 'input 0', /name is empty/);
+      expectInvalid(() => decodeInputs([{ datatype: 'INT8', shape: ['1'], contents: { int_contents: [1] } }], undefined, NO_BYTES_LIMIT), 'input 0', /name is empty/);
     });
 
     const OUT_OF_RANGE: readonly [DataType, WireTensorContents, string][] = [

@@ -95,6 +95,12 @@ const KEYS: readonly KeyCase[] = [
     fromFlag: { value: '300', expected: 300 },
   },
   {
+    key: 'limits.max_bytes_elements', env: 'MAX_BYTES_ELEMENTS', flag: '--max-bytes-elements', get: (c) => c.limits.maxBytesElements,
+    file: { value: 10, expected: 10 },
+    fromEnv: { value: '20', expected: 20 },
+    fromFlag: { value: '30', expected: 30 },
+  },
+  {
     key: 'limits.max_bytes_element_bytes', env: 'MAX_BYTES_ELEMENT_BYTES', flag: '--max-bytes-element-bytes', get: (c) => c.limits.maxBytesElementBytes,
     file: { value: 1000, expected: 1000 },
     fromEnv: { value: '2000', expected: 2000 },

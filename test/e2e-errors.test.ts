@@ -214,9 +214,14 @@ describe('e2e: errors', function () {
     });
 
     it('answers INVALID_ARGUMENT naming the tensor, without allocating, for a BYTES tensor that declares 2^31 elements in 8 bytes', async () => {
+      // MAX_BYTES_ELEMENTS (262,144 by default) refuses it before the split would look at the bytes.
       await expectRpcError(
         infer({ model_name: 'type_echo', inputs: [{ name: 'in_bytes', datatype: 'BYTES', shape: [1, 2 ** 31] }], raw_input_contents: [Buffer.alloc(8)] }),
-        status.INVALID_ARGUMENT, "'in_bytes'", '8 bytes',
+        status.INVALID_ARGUMENT, "'in_bytes'", '2147483648 BYTES elements', 'MAX_BYTES_ELEMENTS',
+      );
+      await expectRpcError(
+        infer({ model_name: 'type_echo', inputs: [{ name: 'in_bytes', datatype: 'BYTES', shape: [1, 3] }], raw_input_contents: [Buffer.alloc(8)] }),
+        status.INVALID_ARGUMENT, "'in_bytes'", 'expected 3 length-prefixed BYTES elements', 'only 8 bytes',
       );
     });
 

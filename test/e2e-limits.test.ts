@@ -82,6 +82,26 @@ describe('e2e: limits', function () {
     });
   });
 
+  describe('BYTES elements (MAX_BYTES_ELEMENTS=6)', () => {
+    let t: RepositoryServer;
+    before(async () => {
+      t = await serveRepository([{ name: 'text_echo', config: undefined, versions: new Map([[1, textEchoModel()]]) }], { MAX_BYTES_ELEMENTS: '6' });
+    });
+    after(async () => t?.stop());
+
+    it('serves 6 elements and refuses 8, raw or typed, with INVALID_ARGUMENT naming the count, the limit and its setting', async () => {
+      await t.client.unary('ModelInfer', textRequest(2, repeat(6, 'a')));
+      await expectRpcError(t.client.unary('ModelInfer', textRequest(2, repeat(8, 'a'))), grpc.status.INVALID_ARGUMENT, "input 'text'", '8 BYTES elements', 'limit of 6', 'MAX_BYTES_ELEMENTS');
+      const typed = (n: number): object => ({
+        model_name: 'text_echo',
+        inputs: [{ name: 'text', datatype: 'BYTES', shape: [1, n], contents: { bytes_contents: repeat(n, 'b').map((s) => Buffer.from(s)) } }],
+      });
+      await t.client.unary('ModelInfer', typed(6));
+      await expectRpcError(t.client.unary('ModelInfer', typed(8)), grpc.status.INVALID_ARGUMENT, 'bytes_contents: 8 elements', 'limit of 6', 'MAX_BYTES_ELEMENTS');
+      await t.client.unary('ModelInfer', textRequest(1, repeat(3, 'c')));
+    });
+  });
+
   describe('message size (GRPC_MAX_MESSAGE_BYTES=4096)', () => {
     let t: TestServer;
     before(async () => {

@@ -101,6 +101,16 @@ const ROWS: readonly Row[] = [
   { name: 'dims whose product overflows int64 after a 1', bytes: echo((r) => (r.inputs[at('FP64')].shape = [1, '3037000500', '3037000500'])), code: status.INVALID_ARGUMENT, message: /input 'in_fp64': shape .* elements: expected at most/ },
   { name: 'the last of 40 empty inputs named as the first', bytes: () => encodeRequest({ model_name: 'stock_scorer', inputs: Array.from({ length: 40 }, (_, i) => ({ name: `x${i % 39}`, datatype: 'FP32', shape: [0] })) }), code: status.INVALID_ARGUMENT, message: /input 'x0': appears more than once/ },
   { name: '4,097 empty inputs', bytes: () => encodeRequest({ model_name: 'stock_scorer', inputs: Array.from({ length: 4097 }, (_, i) => ({ name: `i${i}`, datatype: 'FP32', shape: [0] })) }), code: status.INVALID_ARGUMENT, message: /inputs: 4097 tensors: expected at most 4096/ },
+  // One object per BYTES element, about 450 bytes of heap from 4 bytes: 16M of them in 61 MB ended the process.
+  { name: "262,145 empty BYTES elements (MAX_BYTES_ELEMENTS' default plus one)", bytes: echo((r) => {
+    r.inputs[at('BYTES')].shape = [1, 262_145];
+    r.raw_input_contents![at('BYTES')] = Buffer.alloc(4 * 262_145);
+  }), code: status.INVALID_ARGUMENT, message: /input 'in_bytes': 262145 BYTES elements bring the request to 262145, over the server's limit of 262144 \(MAX_BYTES_ELEMENTS\)/ },
+  // What protobufjs would build from a few bytes each is counted before it builds it (infer-request-census.ts).
+  { name: 'a shape of 65 dims', bytes: scorer((r) => (r.inputs[0].shape = new Array(65).fill(1))), code: status.INVALID_ARGUMENT, message: /input 0: shape has 65 dims: expected at most 64/ },
+  { name: '4,097 parameters', bytes: scorer((r) => (r.parameters = Object.fromEntries(Array.from({ length: 4097 }, (_, i) => [`p${i}`, { bool_param: true }])))), code: status.INVALID_ARGUMENT, message: /parameters: 4097 in the request and its tensors: expected at most 4096/ },
+  // in_uint64's two values count too: 2^20 + 3 in all.
+  { name: '2^20 + 1 int64_contents values', bytes: echoTyped((r) => (r.inputs[at('INT64')].contents = { int64_contents: new Array(2 ** 20 + 1).fill(1) })), code: status.INVALID_ARGUMENT, message: /int64_contents and uint64_contents: 1048579 values: expected at most 1048576; send more as raw_input_contents/ },
   { name: '4,097 requested outputs', bytes: scorer((r) => (r.outputs = Array.from({ length: 4097 }, () => ({ name: 'score' })))), code: status.INVALID_ARGUMENT, message: /outputs: 4097 requested: expected at most 4096/ },
   { name: 'fewer raw_input_contents than inputs', bytes: echo((r) => r.raw_input_contents!.pop()), code: status.INVALID_ARGUMENT, message: /input 'in_bytes': has no raw_input_contents entry/ },
   { name: 'typed contents with two fields set', bytes: scorer((r) => {
@@ -287,6 +297,18 @@ describe('e2e: malformed requests over the wire', function () {
       }
       const live = await channel.call('/inference.GRPCInferenceService/ServerLive', grpcFrame(Buffer.alloc(0)), 20_000);
       expect(live.status).to.equal(status.OK);
+      await expectGoodAnswer();
+    });
+
+    it('answers a request of more than 4,096 top-level fields INVALID_ARGUMENT before reading it (a map of that many entries)', async () => {
+      const weight = lenField(2, Buffer.concat([varintField(1, 1), tag(2, WIRE.I64), Buffer.alloc(8)]));
+      const weights = (n: number): Buffer => grpcFrame(Buffer.concat([lenField(1, Buffer.from('stock_scorer')), ...new Array<Buffer>(n).fill(weight)]));
+      const over = await channel.call('/onnx_grpc_server.admin.v1.RolloutAdmin/SetWeights', weights(4096), 20_000);
+      expect(status[over.status as number], over.message).to.equal('INVALID_ARGUMENT');
+      expect(over.message).to.equal('request: a SetWeightsRequest of more than 4096 fields: expected a few, and maps of a handful of entries');
+      // 4,095 entries and the model name are read: stock_scorer here has no rollout to set.
+      const at = await channel.call('/onnx_grpc_server.admin.v1.RolloutAdmin/SetWeights', weights(4095), 20_000);
+      expect(status[at.status as number], at.message).to.equal('FAILED_PRECONDITION');
       await expectGoodAnswer();
     });
 

@@ -15,10 +15,14 @@ const libraryDecode = (bytes: Buffer): WireInferRequest => infer.requestDeserial
 /** Decodes with the fast reader, noting whether it handed the message to the library. */
 function fastDecode(bytes: Buffer): { request: WireInferRequest; fellBack: boolean } {
   let fellBack = false;
-  const request = decodeModelInferRequest(bytes, (b) => {
-    fellBack = true;
-    return libraryDecode(b);
-  });
+  const request = decodeModelInferRequest(
+    bytes,
+    (b) => {
+      fellBack = true;
+      return libraryDecode(b);
+    },
+    { maxBytesElements: Number.MAX_SAFE_INTEGER },
+  );
   return { request, fellBack };
 }
 

@@ -19,7 +19,7 @@ function refusal(run: () => void): InferenceError {
 
 describe('checkRequestLimits', () => {
   it('counts elements over all inputs and names the input that crosses the limit', () => {
-    const limits = { maxElements: 10, maxBytesElementBytes: 100 };
+    const limits = { maxElements: 10, maxBytesElements: 100, maxBytesElementBytes: 100 };
     checkRequestLimits(limits, [fp32('a', [2, 3]), fp32('b', [4])]);
     const err = refusal(() => checkRequestLimits(limits, [fp32('a', [2, 3]), fp32('b', [5])]));
     expect(err.code).to.equal('INVALID_ARGUMENT');
@@ -27,7 +27,7 @@ describe('checkRequestLimits', () => {
   });
 
   it('refuses a BYTES element over the limit, naming its index, and lets one at the limit through', () => {
-    const limits = { maxElements: 100, maxBytesElementBytes: 3 };
+    const limits = { maxElements: 100, maxBytesElements: 100, maxBytesElementBytes: 3 };
     checkRequestLimits(limits, [bytes('s', ['abc', ''])]);
     const err = refusal(() => checkRequestLimits(limits, [bytes('s', ['abc', 'abcd'])]));
     expect(err.code).to.equal('INVALID_ARGUMENT');

@@ -101,7 +101,11 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
       host: config.get('admin.host') || config.get('grpc.host'),
       tokenFile: config.get('admin.token_file') || undefined,
     },
-    limits: { maxElements: config.get('limits.max_request_elements'), maxBytesElementBytes: config.get('limits.max_bytes_element_bytes') },
+    limits: {
+      maxElements: config.get('limits.max_request_elements'),
+      maxBytesElements: config.get('limits.max_bytes_elements'),
+      maxBytesElementBytes: config.get('limits.max_bytes_element_bytes'),
+    },
     metrics: { host: config.get('metrics.host'), port: config.get('metrics.port') },
     shutdown: { delaySeconds: config.get('shutdown.delay_seconds'), graceSeconds: config.get('shutdown.grace_seconds') },
     logLevel: config.get('log.level'),

@@ -151,6 +151,13 @@ export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] })
         env: 'MAX_REQUEST_ELEMENTS',
         arg: 'max-request-elements',
       },
+      max_bytes_elements: {
+        doc: 'BYTES elements one inference request may carry, all BYTES inputs together, raw or typed: each costs the server about 450 bytes of memory and 3 µs, so 64 MiB of empty elements would take gigabytes.',
+        format: 'positive-int',
+        default: 262_144,
+        env: 'MAX_BYTES_ELEMENTS',
+        arg: 'max-bytes-elements',
+      },
       max_bytes_element_bytes: {
         doc: 'Bytes one element of a BYTES input may hold; the default is the message size, so only an operator who lowers it sees it.',
         format: 'positive-int',

@@ -52,7 +52,8 @@ export class InferenceService {
     readonly repositoryService: RepositoryService,
     /** Offered each unpinned request once answered (the rollout's shadow traffic). */
     private readonly shadow: ShadowTraffic,
-    private readonly limits: RequestLimits,
+    /** The operator's request limits; the transport decodes within them too. */
+    readonly limits: RequestLimits,
   ) {}
 
   /** A process that answers is alive; a wedged event loop answers nothing. */

@@ -9,6 +9,8 @@ import { elementCount, type Tensor } from '../tensor/tensor';
 export interface RequestLimits {
   /** All inputs together; MAX_REQUEST_ELEMENTS. */
   readonly maxElements: number;
+  /** BYTES elements of all inputs together, raw or typed; MAX_BYTES_ELEMENTS. The transport checks it before splitting them. */
+  readonly maxBytesElements: number;
   /** The largest one BYTES element; MAX_BYTES_ELEMENT_BYTES. */
   readonly maxBytesElementBytes: number;
 }

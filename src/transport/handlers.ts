@@ -52,7 +52,7 @@ export function createHandlers(service: InferenceService, log: Logger, streamMax
       const cancellation = new Cancellation();
       // A bound method, not an arrow: a closure made per call has its optimized code dropped at every full GC.
       call.once('cancelled', cancellation.cancel.bind(cancellation));
-      const request = decodeInferRequest(call.request, { deadlineAt: deadlineFrom(call.getDeadline()), cancellation });
+      const request = decodeInferRequest(call.request, { deadlineAt: deadlineFrom(call.getDeadline()), cancellation }, service.limits);
       service.infer(request, new UnaryInferReply(callback, request.modelName, log));
     } catch (err) {
       replyError(callback, 'ModelInfer', err, call.request.model_name);

@@ -8,6 +8,7 @@
  * proto-loader would give, up to int64 dims arriving as numbers.
  */
 import type { WireInputTensor, WireTensorContents } from './codec';
+import { censusRefusal, MAX_DIMS, MAX_TENSORS, type DecodeLimits } from './infer-request-census';
 import type { WireInferRequest } from './wire-types';
 
 /** Thrown inside the reader to hand the message to the library decoder; never escapes. */
@@ -87,15 +88,19 @@ class Reader {
 }
 
 /**
- * @param fallback the library decoder, for every message outside the fast path.
- * @returns the request, or `{ malformed: reason }` when the library cannot read the bytes either.
+ * @param fallback the library decoder, for every message outside the fast path, once the census
+ *   has found nothing past `limits` in it.
+ * @returns the request, `{ refused: reason }` past a decoding bound, or `{ malformed: reason }`
+ *   when the library cannot read the bytes either.
  */
-export function decodeModelInferRequest(buf: Buffer, fallback: (buf: Buffer) => WireInferRequest): WireInferRequest {
+export function decodeModelInferRequest(buf: Buffer, fallback: (buf: Buffer) => WireInferRequest, limits: DecodeLimits): WireInferRequest {
   try {
     return readRequest(new Reader(buf, 0, buf.length));
   } catch (err) {
     if (err !== FALLBACK) throw err;
   }
+  const refused = censusRefusal(buf, limits);
+  if (refused !== undefined) return { refused };
   try {
     return fallback(buf);
   } catch (err) {
@@ -121,8 +126,9 @@ function readRequest(r: Reader): WireInferRequest {
       case 1: request.model_name = r.string(); break;
       case 2: request.model_version = r.string(); break;
       case 3: request.id = r.string(); break;
-      case 5: (request.inputs ??= []).push(readInput(r)); break;
-      case 6: (request.outputs ??= []).push(readOutput(r)); break;
+      // Past a bound, the census refuses the message with its counts.
+      case 5: if ((request.inputs ??= []).push(readInput(r)) > MAX_TENSORS) throw FALLBACK; break;
+      case 6: if ((request.outputs ??= []).push(readOutput(r)) > MAX_TENSORS) throw FALLBACK; break;
       case 7: (request.raw_input_contents ??= []).push(r.bytes()); break;
       default: throw FALLBACK;
     }
@@ -138,7 +144,7 @@ function readInput(outer: Reader): WireInputTensor {
     const field = tag >>> 3;
     const wireType = tag & 7;
     if (field === 3 && wireType === WIRE_VARINT) {
-      (input.shape ??= []).push(r.int64());
+      if ((input.shape ??= []).push(r.int64()) > MAX_DIMS) throw FALLBACK;
       continue;
     }
     if (wireType !== WIRE_LEN) throw FALLBACK;
@@ -169,7 +175,7 @@ function readPackedFloats(packed: Reader, size: 4 | 8, into: number[]): void {
 }
 
 function readPackedDims(packed: Reader, into: (string | number)[]): void {
-  while (packed.pos < packed.end) into.push(packed.int64());
+  while (packed.pos < packed.end) if (into.push(packed.int64()) > MAX_DIMS) throw FALLBACK;
 }
 
 function readOutput(outer: Reader): { name?: string } {

@@ -13,7 +13,7 @@ import { OpenCalls } from './open-calls';
 import { loadRolloutAdminService } from './protos';
 import { addReflection } from './reflection';
 import { createRolloutAdminHandlers } from './rollout-admin-handlers';
-import { addRefusingUndecodable } from './undecodable';
+import { addRefusingUnread } from './unread-requests';
 import { inferenceServiceDefinition } from './service-definition';
 import { listenerCredentials } from './tls-credentials';
 
@@ -90,11 +90,11 @@ export async function startGrpcServer(
 
   const main = newServer();
   if (admin.enabled && !separate) {
-    addRefusingUndecodable(main, inferenceServiceDefinition(), { ...handlers, ...guardAdmin(repositoryHandlers, token, log) }, log);
-    addRefusingUndecodable(main, rolloutDefinition, guardAdmin(createRolloutAdminHandlers(rolloutAdmin, log), token, log), log);
+    addRefusingUnread(main, inferenceServiceDefinition(service.limits), { ...handlers, ...guardAdmin(repositoryHandlers, token, log) }, log);
+    addRefusingUnread(main, rolloutDefinition, guardAdmin(createRolloutAdminHandlers(rolloutAdmin, log), token, log), log);
   } else {
-    addRefusingUndecodable(main, inferenceServiceDefinition(), { ...handlers, ...refuseAdmin(REPOSITORY_RPCS, notHere, log) }, log);
-    addRefusingUndecodable(main, rolloutDefinition, refuseAdmin(rolloutRpcs, notHere, log), log);
+    addRefusingUnread(main, inferenceServiceDefinition(service.limits), { ...handlers, ...refuseAdmin(REPOSITORY_RPCS, notHere, log) }, log);
+    addRefusingUnread(main, rolloutDefinition, refuseAdmin(rolloutRpcs, notHere, log), log);
   }
   const servers = [main];
   const listeners: ConnectionListener[] = [];
@@ -115,8 +115,8 @@ export async function startGrpcServer(
     if (separatePort !== undefined) {
       // The inference service's other RPCs are left out here: grpc-js answers them UNIMPLEMENTED.
       const adminServer = newServer();
-      addRefusingUndecodable(adminServer, inferenceServiceDefinition(), guardAdmin(repositoryHandlers, token, log), log);
-      addRefusingUndecodable(adminServer, rolloutDefinition, guardAdmin(createRolloutAdminHandlers(rolloutAdmin, log), token, log), log);
+      addRefusingUnread(adminServer, inferenceServiceDefinition(service.limits), guardAdmin(repositoryHandlers, token, log), log);
+      addRefusingUnread(adminServer, rolloutDefinition, guardAdmin(createRolloutAdminHandlers(rolloutAdmin, log), token, log), log);
       servers.push(adminServer);
       adminPort = await listen(adminServer, admin.host, separatePort);
     }
@@ -139,7 +139,7 @@ function addHealth(server: Server, health: HealthImplementation, openCalls: Open
           watch(call);
         },
       };
-      addRefusingUndecodable(server, definition, watching, log);
+      addRefusingUnread(server, definition, watching, log);
     },
   });
 }

@@ -3,12 +3,13 @@
  * inference RPCs reading and writing their messages through our own codec (the hot path).
  */
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import type { DecodeLimits } from './infer-request-census';
 import { decodeModelInferRequest } from './infer-request-decoder';
 import { encodeModelInferResponse, encodeStreamInferResponse } from './infer-response-encoder';
 import { loadInferenceService } from './protos';
 import type { WireInferRequest } from './wire-types';
 
-export function inferenceServiceDefinition(): ServiceDefinition {
+export function inferenceServiceDefinition(limits: DecodeLimits): ServiceDefinition {
   const service = loadInferenceService();
   const withCodec = <Res>(name: string, encode: (response: Res) => Buffer): MethodDefinition<WireInferRequest, Res> => {
     const method = service[name] as MethodDefinition<WireInferRequest, Res>;
@@ -17,7 +18,7 @@ export function inferenceServiceDefinition(): ServiceDefinition {
     // reader for a plain Uint8Array refuses it. Its bytes fields are then Uint8Arrays, as typed.
     const libraryDecode = (bytes: Buffer): WireInferRequest =>
       method.requestDeserialize(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Buffer);
-    return { ...method, requestDeserialize: (bytes) => decodeModelInferRequest(bytes, libraryDecode), responseSerialize: encode };
+    return { ...method, requestDeserialize: (bytes) => decodeModelInferRequest(bytes, libraryDecode, limits), responseSerialize: encode };
   };
   return {
     ...service,

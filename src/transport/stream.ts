@@ -31,7 +31,7 @@ export function handleStream(call: Call, service: InferenceService, log: Logger,
   call.on('data', (wire: WireInferRequest) => {
     const slot = stream.open(wire);
     try {
-      service.infer(decodeInferRequest(wire, context), slot);
+      service.infer(decodeInferRequest(wire, context, service.limits), slot);
     } catch (err) {
       slot.fail(asInferenceError(err));
     }

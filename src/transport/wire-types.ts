@@ -28,6 +28,8 @@ export interface WireInferRequest {
    * 'Error deserializing request', a server fault, and end a whole stream.
    */
   readonly malformed?: string;
+  /** Set instead of every field when the message is protobuf but past a decoding bound (infer-request-census.ts). */
+  readonly refused?: string;
 }
 
 export interface ModelRef {
