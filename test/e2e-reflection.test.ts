@@ -8,9 +8,14 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
+import * as http2 from 'node:http2';
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FileDescriptorProto, type IDescriptorProto, type IEnumDescriptorProto, type IFieldDescriptorProto, type IFileDescriptorProto } from 'protobufjs/ext/descriptor';
+import { grpcFrame } from '../scripts/fuzz/h2-client';
+import { lenField } from '../scripts/fuzz/proto-bytes';
 import { LOADER_OPTIONS } from '../src/transport/protos';
 import { REFLECTION_PROTO_DIR } from '../src/transport/reflection';
 import { rawUnary } from './support/raw-grpc';
@@ -332,6 +337,32 @@ describe('e2e: server reflection', function () {
       }
       const garbage = await rawUnary(server.port, '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', Buffer.from([0xff, 0xff, 0xff, 0xff]));
       expect(garbage.status).to.not.equal(grpc.status.OK);
+      expect((await fetchDescriptors(server.port)).services).to.have.length(SERVICES.length);
+    });
+  });
+
+  describe('a client that takes no answers', function () {
+    it('has its requests left unread once the answers back up, so HTTP/2 flow control holds it back', async () => {
+      const session = http2.connect(`http://127.0.0.1:${server.port}`);
+      const stream = session.request({ ':method': 'POST', ':path': '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', 'content-type': 'application/grpc', te: 'trailers' });
+      stream.pause(); // the answers are never read
+      const request = grpcFrame(lenField(4, Buffer.from('inference.GRPCInferenceService')));
+      const chunk = Buffer.concat(new Array<Buffer>(1000).fill(request));
+      let accepted = 0;
+      try {
+        // Until a write is held back for a second. Read without bound, all 20 MB went in, and the
+        // server buffered an answer for each (3,000,000 requests: 900 MB).
+        while (accepted < 20 * 2 ** 20) {
+          accepted += chunk.length;
+          if (stream.write(chunk)) continue;
+          const drained = await Promise.race([once(stream, 'drain').then(() => true), sleep(1000).then(() => false)]);
+          if (!drained) break;
+        }
+      } finally {
+        stream.destroy();
+        session.close();
+      }
+      expect(accepted, `${accepted} bytes of requests accepted`).to.be.below(4 * 2 ** 20);
       expect((await fetchDescriptors(server.port)).services).to.have.length(SERVICES.length);
     });
   });

@@ -5,7 +5,7 @@
  * those the library derives from proto-loader are refused by Go clients.
  */
 import * as path from 'node:path';
-import type { Server } from '@grpc/grpc-js';
+import type { Server, ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { fileDescriptorProtos } from './file-descriptors';
 import { PROTO_DIR } from './protos';
@@ -23,5 +23,35 @@ export function addReflection(server: Pick<Server, 'addService'>): void {
   // @grpc/reflection reads only `fileDescriptorProtos` from a package definition's entries,
   // so one entry carries them all.
   const definition: ReflectionPackage = { files: { format: 'Protocol Buffer 3 DescriptorProto', type: {}, fileDescriptorProtos: files } };
-  new ReflectionService(definition).addToServer(server);
+  new ReflectionService(definition).addToServer({
+    addService: (service, implementation: UntypedServiceImplementation) => server.addService(service, withBackpressure(implementation)),
+  });
+}
+
+type Stream = ServerDuplexStream<unknown, unknown>;
+
+/**
+ * @grpc/reflection answers each request on its stream with a write and ignores what the write
+ * returns, so a client that sends requests and never reads the answers made the server buffer
+ * them all: 3,000,000 requests in 111 MB took 900 MB. Here a write the stream cannot take at once
+ * stops the reading of requests until it drains, and HTTP/2 flow control then stops the client.
+ */
+function withBackpressure(implementation: UntypedServiceImplementation): UntypedServiceImplementation {
+  return Object.fromEntries(
+    Object.entries(implementation).map(([rpc, handler]) => [
+      rpc,
+      (call: Stream) => {
+        const write = call.write.bind(call) as (chunk: unknown) => boolean;
+        call.write = ((chunk: unknown) => {
+          const taken = write(chunk);
+          if (!taken && !call.isPaused()) {
+            call.pause();
+            call.once('drain', () => call.resume());
+          }
+          return taken;
+        }) as Stream['write'];
+        (handler as (call: Stream) => void)(call);
+      },
+    ]),
+  );
 }
