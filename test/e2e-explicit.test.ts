@@ -186,10 +186,13 @@ describe('e2e model control mode explicit', function () {
       await expectRpcError(unloadModel(t.client, '.hidden'), status.INVALID_ARGUMENT, "model_name '.hidden' is not the name of a folder");
     });
 
-    it("answers INVALID_ARGUMENT to a 'config' that is not JSON or not a string, to unknown parameters and to a repository_name", async () => {
+    it("answers INVALID_ARGUMENT to a 'config' that is not JSON, not a string or over 1 MiB, to unknown parameters and to a repository_name", async () => {
       const before = versionsOf('preloaded');
       await expectRpcError(loadModel(t.client, 'preloaded', { config: { string_param: '{ nope' } }), status.INVALID_ARGUMENT, "parameter 'config' is not valid JSON");
       await expectRpcError(loadModel(t.client, 'preloaded', { config: { bool_param: true } }), status.INVALID_ARGUMENT, "parameter 'config' must be a string_param");
+      // A megabyte of spaces is valid JSON around '{}', and too long before it is parsed.
+      const long = `{}${' '.repeat(2 ** 20 - 1)}`;
+      await expectRpcError(loadModel(t.client, 'preloaded', { config: { string_param: long } }), status.INVALID_ARGUMENT, "parameter 'config' holds 1048577 characters: expected at most 1048576");
       await expectRpcError(loadModel(t.client, 'preloaded', { colour: { string_param: 'blue' } }), status.INVALID_ARGUMENT, "unknown parameter 'colour'");
       await expectRpcError(unloadModel(t.client, 'preloaded', { colour: { bool_param: true } }), status.INVALID_ARGUMENT, "unknown parameter 'colour'");
       await expectRpcError(t.client.unary('RepositoryModelLoad', { repository_name: 'other', model_name: 'preloaded' }), status.INVALID_ARGUMENT, "repository_name 'other' is not served here");
