@@ -300,6 +300,24 @@ describe('e2e: malformed requests over the wire', function () {
       await expectGoodAnswer();
     });
 
+    it('answers a request whose message would quote 300 KB the client sent, its start in grpc-message, rather than leaving it without a status', async () => {
+      // HTTP/2 bounds the trailers: quoted whole (100 KB went through), 300 KB left the call hanging until its deadline.
+      const long = Buffer.alloc(300_000, 'a');
+      const calls: readonly (readonly [string, Buffer, number])[] = [
+        ['/inference.GRPCInferenceService/RepositoryIndex', lenField(1, long), status.INVALID_ARGUMENT],
+        ['/inference.GRPCInferenceService/ModelInfer', Buffer.concat([lenField(1, Buffer.from('stock_scorer')), lenField(2, long)]), status.INVALID_ARGUMENT],
+        ['/inference.GRPCInferenceService/ModelInfer', Buffer.concat([lenField(1, Buffer.from('stock_scorer')), lenField(5, lenField(1, long))]), status.INVALID_ARGUMENT],
+        ['/grpc.health.v1.Health/Check', lenField(1, long), status.NOT_FOUND],
+      ];
+      for (const [path, body, code] of calls) {
+        const answer = await channel.call(path, grpcFrame(body), 5_000);
+        expect(answer.status, `${path}: ${answer.message}`).to.equal(code);
+        expect(answer.message, path).to.match(/aaaa… \(\d+ characters in all\)$/);
+        expect(answer.message.length, path).to.be.below(4200);
+      }
+      await expectGoodAnswer();
+    });
+
     it('answers a request of more than 4,096 top-level fields INVALID_ARGUMENT before reading it (a map of that many entries)', async () => {
       const weight = lenField(2, Buffer.concat([varintField(1, 1), tag(2, WIRE.I64), Buffer.alloc(8)]));
       const weights = (n: number): Buffer => grpcFrame(Buffer.concat([lenField(1, Buffer.from('stock_scorer')), ...new Array<Buffer>(n).fill(weight)]));

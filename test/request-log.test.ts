@@ -27,6 +27,13 @@ describe('logFailedRequest', () => {
     expect(lines[0]).to.include({ code: 'RESOURCE_EXHAUSTED', refused_since_last_line: 0, msg: 'request failed' });
   });
 
+  it('keeps the start of a model name past 256 characters and of a reason past 4,096', () => {
+    const { log, lines } = capture();
+    logFailedRequest(log, 'RepositoryIndex', 'm'.repeat(300), new InferenceError('INVALID_ARGUMENT', `repository_name '${'r'.repeat(10_000)}' is not served here`));
+    expect(lines[0].model).to.equal(`${'m'.repeat(256)}…`);
+    expect(lines[0].reason).to.equal(`repository_name '${'r'.repeat(4096 - 17)}…`);
+  });
+
   it('counts in the next line the refusals it left out', async () => {
     const { log, lines } = capture();
     for (let i = 0; i < 10; i++) logFailedRequest(log, 'ModelInfer', 'a', full);

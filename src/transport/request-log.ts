@@ -17,11 +17,14 @@ const refusals = new WeakMap<Logger, Map<string, RefusalWindow>>();
 
 /** A model name as the client sent it may be megabytes long; the log keeps its start. */
 const MAX_LOGGED_NAME = 256;
+/** So may a reason that quotes another of its strings (a 10 MB repository_name made a 10 MB line). */
+const MAX_LOGGED_REASON = 4096;
+
+const start = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}…` : text);
 
 /** The one log line per failed request: server faults at error, client and overload errors at warn. */
 export function logFailedRequest(log: Logger, rpc: string, model: string | undefined, error: InferenceError): void {
-  const name = model !== undefined && model.length > MAX_LOGGED_NAME ? `${model.slice(0, MAX_LOGGED_NAME)}…` : model;
-  const entry = { rpc, model: name, code: error.code, reason: error.logMessage };
+  const entry = { rpc, model: model === undefined ? undefined : start(model, MAX_LOGGED_NAME), code: error.code, reason: start(error.logMessage, MAX_LOGGED_REASON) };
   if (error.code === 'INTERNAL') log.error(entry, 'request failed');
   else if (error.code === 'RESOURCE_EXHAUSTED') logRefusal(log, entry);
   else log.warn(entry, 'request failed');

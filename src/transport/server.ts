@@ -1,4 +1,4 @@
-import { getChannelzHandlers, getChannelzServiceDefinition, Server, type ServerOptions, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { getChannelzHandlers, getChannelzServiceDefinition, Server, type handleUnaryCall, type ServerOptions, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { AdminConfig, ServerConfig } from '../config/load';
 import type { InferenceService } from '../dataplane/inference-service';
@@ -12,6 +12,7 @@ import { publishHealth } from './health-publisher';
 import { OpenCalls } from './open-calls';
 import { loadRolloutAdminService } from './protos';
 import { addReflection } from './reflection';
+import { statusDetails } from './status';
 import { createRolloutAdminHandlers } from './rollout-admin-handlers';
 import { addRefusingUnread } from './unread-requests';
 import { inferenceServiceDefinition } from './service-definition';
@@ -127,19 +128,26 @@ export async function startGrpcServer(
   }
 }
 
-/** Registers each Watch, so that close() can end it; the library keeps its calls to itself. */
+/**
+ * Registers each Watch, so that close() can end it; the library keeps its calls to itself. Check
+ * quotes the service name it was asked for in its NOT_FOUND, however long: that goes through
+ * statusDetails, as the server's own messages do.
+ */
 function addHealth(server: Server, health: HealthImplementation, openCalls: OpenCalls, log: Logger): void {
   health.addToServer({
     addService: (definition, implementation: UntypedServiceImplementation) => {
       const watch = implementation.watch as (call: ServerWritableStream<unknown, unknown>) => void;
-      const watching = {
+      const check = implementation.check as handleUnaryCall<unknown, unknown>;
+      const wrapped = {
         ...implementation,
         watch: (call: ServerWritableStream<unknown, unknown>) => {
           openCalls.add(call, () => call.end());
           watch(call);
         },
+        check: ((call, callback) =>
+          check(call, (err, value) => callback(err && { ...err, details: statusDetails(err.details ?? '') }, value))) satisfies handleUnaryCall<unknown, unknown>,
       };
-      addRefusingUnread(server, definition, watching, log);
+      addRefusingUnread(server, definition, wrapped, log);
     },
   });
 }

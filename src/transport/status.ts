@@ -19,10 +19,24 @@ const GRPC_STATUS: Readonly<Record<ErrorCode, status>> = {
 const LONE_SURROGATE = /\p{Surrogate}/gu;
 
 /**
- * The status `error` answers a unary call with. Messages quote what the client sent (a model
- * name); protobufjs decodes some malformed UTF-8 into a lone surrogate, on which grpc-js's
- * encodeURI of grpc-message throws, so each becomes U+FFFD, as Buffer's UTF-8 encoding would.
+ * The most of a message that goes into grpc-message. It travels in the trailers, which HTTP/2
+ * bounds: a message quoting 300 KB the client sent (a repository_name, a version, an input name)
+ * never reached it, and the call hung until its deadline. Percent-encoded, 4096 characters stay
+ * under 36 KiB.
  */
+export const MAX_DETAILS_CHARS = 4096;
+
+/**
+ * `text` fit for grpc-message: cut past MAX_DETAILS_CHARS, and each lone surrogate (protobufjs
+ * decodes some malformed UTF-8 into one; grpc-js's encodeURI throws on it) made U+FFFD, as
+ * Buffer's UTF-8 encoding would.
+ */
+export function statusDetails(text: string): string {
+  const cut = text.length > MAX_DETAILS_CHARS ? `${text.slice(0, MAX_DETAILS_CHARS)}… (${text.length} characters in all)` : text;
+  return cut.replace(LONE_SURROGATE, '\uFFFD');
+}
+
+/** The status `error` answers a unary call with; messages quote what the client sent. */
 export function errorStatus(error: InferenceError): Partial<StatusObject> {
-  return { code: GRPC_STATUS[error.code], details: error.message.replace(LONE_SURROGATE, '\uFFFD'), metadata: new Metadata() };
+  return { code: GRPC_STATUS[error.code], details: statusDetails(error.message), metadata: new Metadata() };
 }
