@@ -84,6 +84,8 @@ const ROWS: readonly Row[] = [
   { name: 'a model_version past 2^53', bytes: scorer((r) => (r.model_version = '99999999999999999999')), code: status.NOT_FOUND, message: /unknown version '99999999999999999999' of model 'stock_scorer'/ },
   // Parameters of the wrong type.
   { name: 'priority as a string', bytes: scorer((r) => (r.parameters = { priority: { string_param: 'high' } })), code: status.INVALID_ARGUMENT, message: /parameter 'priority'.*non-negative integer/ },
+  { name: 'priority as an empty string (was read as 0)', bytes: scorer((r) => (r.parameters = { priority: { string_param: '' } })), code: status.INVALID_ARGUMENT, message: /parameter 'priority'.*int64_param or uint64_param/ },
+  { name: 'timeout as a string of digits', bytes: scorer((r) => (r.parameters = { timeout: { string_param: '7' } })), code: status.INVALID_ARGUMENT, message: /parameter 'timeout'.*int64_param or uint64_param/ },
   { name: 'priority negative', bytes: scorer((r) => (r.parameters = { priority: { int64_param: -1 } })), code: status.INVALID_ARGUMENT, message: /parameter 'priority'/ },
   { name: 'priority as a double', bytes: scorer((r) => (r.parameters = { priority: { double_param: 1.5 } })), code: status.INVALID_ARGUMENT, message: /parameter 'priority'/ },
   { name: 'priority with no value', bytes: scorer((r) => (r.parameters = { priority: {} })), code: status.INVALID_ARGUMENT, message: /parameter 'priority'/ },

@@ -7,7 +7,7 @@ import { status } from '@grpc/grpc-js';
 import { mulberry32 } from '../../src/tensor/seeded-random';
 import { H2Channel, grpcFrame, type CallOutcome } from './h2-client';
 import { int, mutateMessage, pick, type Random } from './mutate';
-import { checkRefusal, checkResponseShape, checkServed, NOT_PROTOBUF, read } from './oracle';
+import { checkRefusal, checkResponseShape, checkServed, read, refusedAsUnreadable } from './oracle';
 import { scorerRequest, seedRequests } from './seeds';
 import type { FuzzServer, ProcessSample } from './server-child';
 import { decodeResponse, decodeStreamResponse, encodeRequest, MODEL_INFER_PATH, MODEL_STREAM_INFER_PATH } from './wire';
@@ -180,7 +180,7 @@ function judge(c: Case, outcome: CallOutcome, tally: Tally): string | undefined 
       if (reply.error_message) {
         tally.streamReplies.refused++;
         if (reading.request !== undefined) tally.refusedReadable++;
-        if (reading.request === undefined && !NOT_PROTOBUF.test(reply.error_message)) problem = `unreadable bytes (${reading.error}) refused with '${reply.error_message}'`;
+        if (reading.request === undefined && !refusedAsUnreadable(reply.error_message)) problem = `unreadable bytes (${reading.error}) refused with '${reply.error_message}'`;
       } else {
         tally.streamReplies.served++;
         tally.served++;

@@ -10,7 +10,15 @@ import { expectedAnswer, whyInvalid } from './expect-valid';
 import { ECHO_TYPES, ELEMENT_SIZE } from './seeds';
 import { decodeRequest, type WireResponse } from './wire';
 
-export const NOT_PROTOBUF = /not a valid ModelInferRequest protobuf message/;
+const NOT_PROTOBUF = /not a valid ModelInferRequest protobuf message/;
+/**
+ * The server's decoding bounds (README, "Limits"): a message past one is refused before it is
+ * read, so whether the rest of it is protobuf is not known, and unreadable bytes may get this.
+ */
+const DECODING_BOUND = /^(input \d+: shape has \d+ dims: expected at most 64|inputs: \d+ tensors: expected at most 4096|outputs: \d+ requested: expected at most 4096|parameters: \d+ in the request and its tensors: expected at most 4096|contents\.int64_contents and uint64_contents: \d+ values: expected at most 1048576|contents\.bytes_contents: \d+ elements: over the server's limit)/;
+
+/** Unreadable bytes are refused rightly as not protobuf, or as past a decoding bound. */
+export const refusedAsUnreadable = (message: string): boolean => NOT_PROTOBUF.test(message) || DECODING_BOUND.test(message);
 
 /** Codes a readable but wrong request may get: the client's error, never the server's. */
 const CLIENT_ERRORS: ReadonlySet<number> = new Set([status.INVALID_ARGUMENT, status.NOT_FOUND]);
@@ -38,7 +46,7 @@ function hasTimeout(request: Record<string, unknown>): boolean {
 export function checkRefusal(reading: Reading, code: number, message: string): string | undefined {
   if (message === '') return `${status[code]} with no message`;
   if (reading.request === undefined) {
-    return code === status.INVALID_ARGUMENT && NOT_PROTOBUF.test(message)
+    return code === status.INVALID_ARGUMENT && refusedAsUnreadable(message)
       ? undefined
       : `unreadable bytes (${reading.error}) answered ${status[code]} '${message}'`;
   }

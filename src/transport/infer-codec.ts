@@ -50,12 +50,16 @@ function parameterValues(params: Readonly<Record<string, WireParameter>>): Map<s
   return values;
 }
 
-/** Triton clients send priority and timeout as int64 or uint64 parameters. */
+/**
+ * Triton clients send priority and timeout as int64 or uint64 parameters, as Triton requires.
+ * proto-loader gives those as decimal strings; a string_param is not read as a number ("" was 0).
+ */
 function nonNegativeInteger(param: WireParameter, name: string): number {
-  const raw = param.parameter_choice ? param[param.parameter_choice] : undefined;
+  const choice = param.parameter_choice;
+  const raw = choice === 'int64_param' || choice === 'uint64_param' ? param[choice] : undefined;
   const value = typeof raw === 'string' ? Number(raw) : raw;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw invalidArgument(`parameter '${name}' must be a non-negative integer`);
+    throw invalidArgument(`parameter '${name}' must be a non-negative integer, as int64_param or uint64_param`);
   }
   return value;
 }
