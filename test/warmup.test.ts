@@ -13,6 +13,8 @@ import type { WireTensor } from '../src/runtime/worker-protocol';
 import { makeTempDir, removeDir } from './support/e2e-helpers';
 
 const silent = pino({ level: 'silent' });
+/** The server's defaults. */
+const LIMITS = { maxElements: 64 * 1024 * 1024, maxBytesElements: 262_144 };
 
 /** A model config as the repository completes it: `x` FP32 [-1, 3] and `name` BYTES [1]. */
 function config(modelWarmup: unknown, maxBatchSize = 8): ModelConfig {
@@ -85,9 +87,9 @@ describe('model_warmup', () => {
     });
     after(() => removeDir(dir));
 
-    const build = (inputs: object, extra: object = {}, maxBatchSize = 8) => {
+    const build = (inputs: object, extra: object = {}, maxBatchSize = 8, limits = LIMITS) => {
       const c = config([sample(inputs, extra)], maxBatchSize);
-      return sampleInputs(c, dir, c.warmup[0]);
+      return sampleInputs(c, dir, c.warmup[0], limits);
     };
     const file = (dataType: string, dims: number[], name: string) => ({ data_type: dataType, dims, input_data_file: name });
 
@@ -124,6 +126,17 @@ describe('model_warmup', () => {
         expect(String(caught)).to.match(/model 'm' config\.json: model_warmup sample 's': /).and.to.match(message);
       });
     }
+
+    it('holds a sample to the request limits before allocating it, naming the settings', async () => {
+      const small = { maxElements: 20, maxBytesElements: 2 };
+      await build({ x: zero([4, 3]), name: names }, { batch_size: 1 }, 8, small);
+      let caught: unknown;
+      await build({ x: zero([300_000_000, 3]), name: names }, {}, 8, small).catch((err: unknown) => (caught = err));
+      expect(String(caught)).to.match(/model_warmup sample 's': 900000001 elements, over the server's limit of 20 a request \(MAX_REQUEST_ELEMENTS\)/);
+      caught = undefined;
+      await build({ x: zero([1, 3]), name: names }, { batch_size: 3 }, 8, small).catch((err: unknown) => (caught = err));
+      expect(String(caught)).to.match(/3 BYTES elements, over the server's limit of 2 a request \(MAX_BYTES_ELEMENTS\)/);
+    });
 
     it('refuses batch_size 2 for a model without batching', async () => {
       let caught: unknown;
@@ -166,13 +179,13 @@ describe('model_warmup', () => {
 
     it('runs every sample in order, count times, on every instance', async () => {
       const instances = [new FakeInstance(), new FakeInstance()];
-      await warmUp(config(samples), dir, instances, silent, 1);
+      await warmUp(config(samples), dir, instances, silent, 1, LIMITS);
       for (const instance of instances) expect(instance.ran).to.deep.equal(['1x1x3:0', '1x1x3:0', '2x2x3:7']);
     });
 
     it('stops at the first failing sample and names it', async () => {
       let caught: unknown;
-      await warmUp(config(samples), dir, [new FakeInstance(7)], silent, 1).catch((err: unknown) => (caught = err));
+      await warmUp(config(samples), dir, [new FakeInstance(7)], silent, 1, LIMITS).catch((err: unknown) => (caught = err));
       expect(String(caught)).to.equal("Error: warm-up sample 'two' failed: onnxruntime: refused");
     });
 
@@ -180,7 +193,7 @@ describe('model_warmup', () => {
       const lines: { msg: string; reason: string }[] = [];
       const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string; reason: string }) });
       const instance = new FakeInstance(0);
-      await warmUp(config(undefined), dir, [instance], log, 1);
+      await warmUp(config(undefined), dir, [instance], log, 1, LIMITS);
       expect(instance.ran).to.deep.equal(['1x1x3:0']);
       expect(lines).to.have.length(1);
       expect(lines[0].msg).to.match(/^automatic warm-up failed; serving without it/);

@@ -61,7 +61,7 @@ export class VersionLoader {
         maxQueueSize: this.config.defaultMaxQueueSize,
         statisticsColumns: this.config.defaultStatisticsColumns,
       });
-      await pool.warmUp((instances) => warmUp(config, dir, instances, this.log, version));
+      await pool.warmUp((instances) => warmUp(config, dir, instances, this.log, version, this.config.limits));
       const loaded = new ModelVersion(name, version, config, pool, this.defaultQueuePolicy, this.onChange);
       loaded.state = 'READY';
       const { placement } = session;

@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger';
 import type { Instance } from '../runtime/model-instance';
 import type { Tensor } from '../tensor/tensor';
 import type { ModelConfig } from './model-config';
-import { automaticWarmupInputs, sampleInputs } from './warmup-inputs';
+import { automaticWarmupInputs, sampleInputs, type SampleLimits } from './warmup-inputs';
 
 interface PreparedSample {
   readonly name: string;
@@ -20,7 +20,7 @@ interface PreparedSample {
 /** The one thing warm-up needs of an instance. */
 export type WarmupTarget = Pick<Instance, 'run'>;
 
-export async function warmUp(config: ModelConfig, modelDir: string, instances: readonly WarmupTarget[], log: Logger, version: number): Promise<void> {
+export async function warmUp(config: ModelConfig, modelDir: string, instances: readonly WarmupTarget[], log: Logger, version: number, limits: SampleLimits): Promise<void> {
   const batched = config.maxBatchSize > 0;
   if (config.warmup.length === 0) {
     const sample = { name: 'automatic', runs: 1, rows: 1, inputs: automaticWarmupInputs(config) };
@@ -38,7 +38,7 @@ export async function warmUp(config: ModelConfig, modelDir: string, instances: r
   }
   const samples: PreparedSample[] = [];
   for (const sample of config.warmup) {
-    samples.push({ name: sample.name, runs: sample.runs, rows: sample.batchSize, inputs: await sampleInputs(config, modelDir, sample) });
+    samples.push({ name: sample.name, runs: sample.runs, rows: sample.batchSize, inputs: await sampleInputs(config, modelDir, sample, limits) });
   }
   await Promise.all(instances.map((instance) => runSamples(instance, samples, config, batched)));
 }
