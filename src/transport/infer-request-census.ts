@@ -7,6 +7,8 @@
  * request is refused, naming what it carried. No allocation per field: the scan reads lengths
  * and skips payloads.
  */
+import { LEN, NOT_PROTOBUF, VARINT, WireScan } from './wire-scan';
+
 /**
  * Far more tensors than a model has. Each costs microseconds and hundreds of bytes to decode
  * and check: 700,000 tiny inputs in 14 MB held the event loop 4.4 s and took 450 MB.
@@ -25,64 +27,6 @@ export interface DecodeLimits {
   readonly maxBytesElements: number;
 }
 
-const VARINT = 0;
-const I64 = 1;
-const LEN = 2;
-const I32 = 5;
-
-/** Thrown inside the scan when the bytes are not protobuf; the decoder then says why. */
-const NOT_PROTOBUF = Symbol('not protobuf');
-
-class Scan {
-  constructor(readonly buf: Uint8Array, public pos: number, public end: number) {}
-
-  varint(): number {
-    let value = 0;
-    for (let shift = 0; shift < 70; shift += 7) {
-      if (this.pos >= this.end) throw NOT_PROTOBUF;
-      const byte = this.buf[this.pos++];
-      // Lengths and tags fit 32 bits; a longer varint is skipped whole, its value unused.
-      if (shift < 35) value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return value;
-    }
-    throw NOT_PROTOBUF;
-  }
-
-  /** Narrows the scan to a length-delimited payload; leave() with what it returns restores it. */
-  enter(): number {
-    const length = this.varint();
-    if (length > this.end - this.pos) throw NOT_PROTOBUF;
-    const outer = this.end;
-    this.end = this.pos + length;
-    return outer;
-  }
-
-  /** Past the payload entered, back in the message around it. */
-  leave(outer: number): void {
-    this.pos = this.end;
-    this.end = outer;
-  }
-
-  skip(wireType: number): void {
-    if (wireType === VARINT) this.varint();
-    else if (wireType === LEN) this.leave(this.enter());
-    else if (wireType === I64 || wireType === I32) {
-      const size = wireType === I64 ? 8 : 4;
-      if (size > this.end - this.pos) throw NOT_PROTOBUF;
-      this.pos += size;
-    } else throw NOT_PROTOBUF; // groups: protobufjs reports them
-  }
-
-  /** Varints in a packed field: one per byte below 0x80. */
-  packedCount(): number {
-    const outer = this.enter();
-    let count = 0;
-    for (let at = this.pos; at < this.end; at++) if (this.buf[at] < 0x80) count++;
-    this.leave(outer);
-    return count;
-  }
-}
-
 interface Counts {
   inputs: number;
   outputs: number;
@@ -97,7 +41,7 @@ interface Counts {
 export function censusRefusal(buf: Uint8Array, limits: DecodeLimits): string | undefined {
   const counts: Counts = { inputs: 0, outputs: 0, parameters: 0, int64Values: 0, bytesElements: 0 };
   try {
-    scanRequest(new Scan(buf, 0, buf.length), counts);
+    scanRequest(new WireScan(buf, 0, buf.length), counts);
   } catch (err) {
     if (err === NOT_PROTOBUF) return undefined;
     throw err;
@@ -117,7 +61,7 @@ export function censusRefusal(buf: Uint8Array, limits: DecodeLimits): string | u
   return undefined;
 }
 
-function scanRequest(s: Scan, counts: Counts): void {
+function scanRequest(s: WireScan, counts: Counts): void {
   while (s.pos < s.end) {
     const tag = s.varint();
     const field = tag >>> 3;
@@ -134,7 +78,7 @@ function scanRequest(s: Scan, counts: Counts): void {
   }
 }
 
-function scanInput(s: Scan, counts: Counts, index: number): void {
+function scanInput(s: WireScan, counts: Counts, index: number): void {
   const outer = s.enter();
   let dims = 0;
   while (s.pos < s.end) {
@@ -155,7 +99,7 @@ function scanInput(s: Scan, counts: Counts, index: number): void {
   if (dims > MAX_DIMS && !counts.deepInput) counts.deepInput = [index, dims];
 }
 
-function scanContents(s: Scan, counts: Counts): void {
+function scanContents(s: WireScan, counts: Counts): void {
   const outer = s.enter();
   while (s.pos < s.end) {
     const tag = s.varint();
@@ -173,7 +117,7 @@ function scanContents(s: Scan, counts: Counts): void {
   s.leave(outer);
 }
 
-function scanOutput(s: Scan, counts: Counts): void {
+function scanOutput(s: WireScan, counts: Counts): void {
   const outer = s.enter();
   while (s.pos < s.end) {
     const tag = s.varint();

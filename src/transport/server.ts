@@ -12,11 +12,11 @@ import { publishHealth } from './health-publisher';
 import { OpenCalls } from './open-calls';
 import { loadRolloutAdminService } from './protos';
 import { addReflection } from './reflection';
-import { statusDetails } from './status';
 import { createRolloutAdminHandlers } from './rollout-admin-handlers';
-import { addRefusingUnread } from './unread-requests';
 import { inferenceServiceDefinition } from './service-definition';
+import { statusDetails } from './status';
 import { listenerCredentials } from './tls-credentials';
+import { addRefusingUnread } from './unread-requests';
 
 export { INFERENCE_SERVICE } from './health-publisher';
 

@@ -11,12 +11,13 @@ import { invalidArgument } from '../errors';
 import type { Logger } from '../observability/logger';
 import { logFailedRequest } from './request-log';
 import { errorStatus } from './status';
+import { fieldsPast } from './wire-scan';
 
 /** Far more than any of these requests has: a few fields, and a map of a handful of entries. */
 export const MAX_FIELDS = 4096;
 
-/** ModelInfer has many more fields (tensors, raw contents) and its own census (infer-request-census.ts). */
-const OWN_CENSUS = new Set(['ModelInfer']);
+/** ModelInfer reads its own bytes, and refuses them in its own way (infer-request-decoder.ts, infer-request-census.ts). */
+const OWN_READER = new Set(['ModelInfer']);
 
 /** Stands in for a request that was not read, with what the client is told; its handler never sees it. */
 class Unread {
@@ -34,16 +35,15 @@ export function addRefusingUnread(server: Server, definition: ServiceDefinition,
     // grpc-js takes a handler by the method's name or its original (lower camel case) name.
     const key = rpc in implementation ? rpc : (method.originalName ?? rpc);
     const handler = implementation[key] as handleUnaryCall<unknown, unknown> | undefined;
-    if (method.requestStream || method.responseStream || !handler) {
+    if (method.requestStream || method.responseStream || !handler || OWN_READER.has(rpc)) {
       methods[rpc] = method;
       continue;
     }
     const type = method.requestType?.type?.name ?? `${rpc}Request`;
-    const bounded = !OWN_CENSUS.has(rpc);
     methods[rpc] = {
       ...method,
       requestDeserialize: (bytes: Buffer) => {
-        if (bounded && fieldsPast(bytes, MAX_FIELDS)) return new Unread(`request: a ${type} of more than ${MAX_FIELDS} fields: expected a few, and maps of a handful of entries`);
+        if (fieldsPast(bytes, MAX_FIELDS)) return new Unread(`request: a ${type} of more than ${MAX_FIELDS} fields: expected a few, and maps of a handful of entries`);
         try {
           return method.requestDeserialize(bytes);
         } catch (err) {
@@ -60,34 +60,4 @@ export function addRefusingUnread(server: Server, definition: ServiceDefinition,
     }) satisfies handleUnaryCall<unknown, unknown>;
   }
   server.addService(methods, handlers);
-}
-
-/** Whether `bytes` hold more than `limit` top-level fields; bytes that are not protobuf are left to the reader. */
-function fieldsPast(bytes: Uint8Array, limit: number): boolean {
-  let pos = 0;
-  const varint = (): number => {
-    let value = 0;
-    for (let shift = 0; shift < 70; shift += 7) {
-      if (pos >= bytes.length) return -1;
-      const byte = bytes[pos++];
-      if (shift < 35) value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return value;
-    }
-    return -1;
-  };
-  for (let fields = 0; pos < bytes.length; fields++) {
-    if (fields === limit) return true;
-    const tag = varint();
-    if (tag < 0) return false;
-    const wireType = tag & 7;
-    if (wireType === 0) {
-      if (varint() < 0) return false;
-    } else if (wireType === 2) {
-      const length = varint();
-      if (length < 0 || length > bytes.length - pos) return false;
-      pos += length;
-    } else if (wireType === 1 || wireType === 5) pos += wireType === 1 ? 8 : 4;
-    else return false;
-  }
-  return false;
 }
