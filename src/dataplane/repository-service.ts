@@ -76,7 +76,7 @@ function checkRepositoryName(name: string): void {
  * Model configurations are kilobytes. JSON.parse holds the event loop and builds an object per
  * value: 57 MB of empty arrays took 30 s and 2 GB, every other call waiting.
  */
-export const MAX_CONFIG_CHARS = 1 << 20;
+const MAX_CONFIG_CHARS = 1 << 20;
 
 /** The JSON text of a model configuration, checked to be JSON before anything loads. */
 function configParameter(parameter: RepositoryParameter): string {

@@ -19,7 +19,7 @@ export const MAX_DIMS = 64;
 /** Parameters of the request and of its tensors together; Triton's clients send a few. */
 export const MAX_PARAMETERS = 4096;
 /** int64_contents and uint64_contents values (each a Long, then a string, in protobufjs); raw_input_contents has no such cost. */
-export const MAX_TYPED_INT64_VALUES = 1 << 20;
+const MAX_TYPED_INT64_VALUES = 1 << 20;
 
 /** What decoding one request may build, from the operator's limits. */
 export interface DecodeLimits {

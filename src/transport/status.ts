@@ -24,7 +24,7 @@ const LONE_SURROGATE = /\p{Surrogate}/gu;
  * never reached it, and the call hung until its deadline. Percent-encoded, 4096 characters stay
  * under 36 KiB.
  */
-export const MAX_DETAILS_CHARS = 4096;
+const MAX_DETAILS_CHARS = 4096;
 
 /**
  * `text` fit for grpc-message: cut past MAX_DETAILS_CHARS, and each lone surrogate (protobufjs

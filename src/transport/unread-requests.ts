@@ -14,7 +14,7 @@ import { errorStatus } from './status';
 import { fieldsPast } from './wire-scan';
 
 /** Far more than any of these requests has: a few fields, and a map of a handful of entries. */
-export const MAX_FIELDS = 4096;
+const MAX_FIELDS = 4096;
 
 /** ModelInfer reads its own bytes, and refuses them in its own way (infer-request-decoder.ts, infer-request-census.ts). */
 const OWN_READER = new Set(['ModelInfer']);
