@@ -144,16 +144,17 @@ describe('e2e: graceful drain on SIGTERM and SIGINT (child process)', function (
     const { server, client } = await start({ SHUTDOWN_DELAY_SECONDS: '0', SHUTDOWN_GRACE_SECONDS: '60' });
     const stream = client.stream();
     const answers: Record<string, unknown>[] = [];
-    const ended = new Promise<number>((resolve) => {
+    const ended = new Promise<{ code: number; details: string }>((resolve) => {
       stream.on('data', (m: Record<string, unknown>) => answers.push(m));
-      stream.on('status', (s: { code: number }) => resolve(s.code));
+      stream.on('status', (s: { code: number; details: string }) => resolve(s));
       stream.on('error', () => undefined);
     });
     const sent = Array.from({ length: 5 }, (_, i) => rowsOf(i + 1, 1, SLOW_FEATURES));
     sent.forEach((x, i) => stream.write({ ...inferRequest('slow', x, SLOW_FEATURES), id: `r${i}` }));
     await waitFor('the first answer', () => answers.length, (n) => n > 0);
     server.kill('SIGTERM');
-    expect(await ended, 'stream status').to.equal(status.OK);
+    const end = await ended;
+    expect(end.code, `stream status: ${end.details}`).to.equal(status.OK);
     expect(answers.map((a) => (a.infer_response as { id: string }).id)).to.deep.equal(['r0', 'r1', 'r2', 'r3', 'r4']);
     expect(answers.every((a) => !a.error_message)).to.equal(true);
     expect(await server.exited).to.equal(0);
