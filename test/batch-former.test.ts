@@ -13,7 +13,7 @@ const labels = (entries: readonly QueuedJob[] | undefined): string[] => (entries
 const limits = (overrides: Partial<BatchLimits> = {}): BatchLimits => ({
   maxRows: 8,
   maxJobs: Number.POSITIVE_INFINITY,
-  preferredSizes: [],
+  preferredSizes: new Set(),
   ...overrides,
 });
 
@@ -106,27 +106,27 @@ describe('batch-former', () => {
     });
 
     it('sends the largest prefix whose rows are a preferred size, before the delay', () => {
-      const b = chooseBatch(candidateBatch(queue([1, 1, 1]), limits({ preferredSizes: [2, 4] })), limits({ preferredSizes: [2, 4] }), false);
+      const b = chooseBatch(candidateBatch(queue([1, 1, 1]), limits({ preferredSizes: new Set([2, 4]) })), limits({ preferredSizes: new Set([2, 4]) }), false);
       expect(labels(b?.entries)).to.deep.equal(['j0', 'j1']);
       expect(b?.rows).to.equal(2);
-      const c = chooseBatch(candidateBatch(queue([1, 1, 1, 1, 1]), limits({ preferredSizes: [2, 4] })), limits({ preferredSizes: [2, 4] }), false);
+      const c = chooseBatch(candidateBatch(queue([1, 1, 1, 1, 1]), limits({ preferredSizes: new Set([2, 4]) })), limits({ preferredSizes: new Set([2, 4]) }), false);
       expect(labels(c?.entries)).to.deep.equal(['j0', 'j1', 'j2', 'j3']);
       expect(c?.rows).to.equal(4);
     });
 
     it('counts rows for preferred sizes: 1 + 3 rows make the preferred 4', () => {
-      const b = chooseBatch(candidateBatch(queue([1, 3, 1]), limits({ preferredSizes: [4] })), limits({ preferredSizes: [4] }), false);
+      const b = chooseBatch(candidateBatch(queue([1, 3, 1]), limits({ preferredSizes: new Set([4]) })), limits({ preferredSizes: new Set([4]) }), false);
       expect(labels(b?.entries)).to.deep.equal(['j0', 'j1']);
       expect(b?.rows).to.equal(4);
     });
 
     it('waits when no prefix hits a preferred size', () => {
-      expect(chooseBatch(candidateBatch(queue([3]), limits({ preferredSizes: [2, 4] })), limits({ preferredSizes: [2, 4] }), false)).to.equal(undefined);
-      expect(chooseBatch(candidateBatch(queue([1, 2]), limits({ preferredSizes: [2, 4] })), limits({ preferredSizes: [2, 4] }), false)).to.equal(undefined);
+      expect(chooseBatch(candidateBatch(queue([3]), limits({ preferredSizes: new Set([2, 4]) })), limits({ preferredSizes: new Set([2, 4]) }), false)).to.equal(undefined);
+      expect(chooseBatch(candidateBatch(queue([1, 2]), limits({ preferredSizes: new Set([2, 4]) })), limits({ preferredSizes: new Set([2, 4]) }), false)).to.equal(undefined);
     });
 
     it('sends the whole open batch, not only a preferred prefix, once the delay has run out', () => {
-      const b = chooseBatch(candidateBatch(queue([1, 1, 1]), limits({ preferredSizes: [2] })), limits({ preferredSizes: [2] }), true);
+      const b = chooseBatch(candidateBatch(queue([1, 1, 1]), limits({ preferredSizes: new Set([2]) })), limits({ preferredSizes: new Set([2]) }), true);
       expect(b?.rows).to.equal(3);
     });
 

@@ -453,6 +453,12 @@ describe('loadConfig', () => {
       expect(loadConfig([], { GRPC_MAX_CONNECTION_AGE_MS: '2147483647', REPOSITORY_POLL_SECONDS: '2147483' }).modelControl.pollSeconds).to.equal(2147483);
     });
 
+    it('rejects more default statistics columns than an input may follow, and takes the most it may', () => {
+      expectConfigError(() => loadConfig([], { DEFAULT_STATISTICS_COLUMNS: '1025' }), 'models.default_statistics_columns');
+      expect(() => loadConfig([], { DEFAULT_STATISTICS_COLUMNS: '1025' })).to.throw(/from 0 to 1024 \(each column is five Prometheus series/);
+      expect(loadConfig([], { DEFAULT_STATISTICS_COLUMNS: '1024' }).defaultStatisticsColumns).to.equal(1024);
+    });
+
     it('rejects a negative intra-op thread count', () => {
       expectConfigError(() => loadConfig([], { ORT_INTRA_OP_THREADS: '-1' }), 'runtime.intra_op_threads');
     });

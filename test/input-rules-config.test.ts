@@ -44,6 +44,9 @@ describe('config.json input rules: validation and statistics', () => {
     expect(parseError(input('TYPE_FP32', { statistics: { columns: 4, window: 60 } }))).to.contain('input[0].statistics.window is not a known key');
     expect(parseError(input('TYPE_FP32', { statistics: {} }))).to.contain('input[0].statistics.columns is required');
     expect(parseError(input('TYPE_FP32', { statistics: { columns: -1 } }))).to.contain('input[0].statistics.columns must be an integer >= 0');
+    // Five arrays of this length, and a scrape loop over it: 100,000,000 would have been 4 GB.
+    expect(parseError(input('TYPE_FP32', { statistics: { columns: 100_000_000 } }))).to.contain('input[0].statistics.columns 100000000 is above 1024');
+    expect(parseModelConfig('m', input('TYPE_FP32', { statistics: { columns: 1024 } }), QUEUE).inputs?.[0].statistics).to.deep.equal({ columns: 1024 });
     expect(parseError(input('TYPE_INT64', { statistics: { columns: 4 } }))).to.contain('input[0].statistics applies to FP16, FP32 and FP64 inputs, not INT64');
     expect(parseError({ output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [1], validation: { min: 0 } }] })).to.contain('output[0].validation applies to inputs only');
     expect(parseError({ output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [1], statistics: { columns: 1 } }] })).to.contain('output[0].statistics applies to inputs only');

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { completeConfig } from '../src/repository/auto-config';
 import { selectVersions } from '../src/repository/discover';
-import { parseModelConfig } from '../src/repository/model-config';
+import { ModelConfigError, parseModelConfig } from '../src/repository/model-config';
 import type { IoMetadata } from '../src/runtime/worker-protocol';
 import { modelConfigError } from './support/model-config-error';
 
@@ -67,6 +67,9 @@ describe('model config.json parsing', () => {
     expect(parseError({ instance_group: [{ count: 0 }] })).to.contain('instance_group[0].count');
     expect(parseError({ dynamic_batching: { priority_levels: 2, default_priority_level: 3 } })).to.contain('default_priority_level');
     expect(parseError({ dynamic_batching: { default_queue_policy: { timeout_action: 'DROP' } } })).to.contain('timeout_action');
+    // A queue per level, each looked at for every batch: 20,000,000 levels made every request take 1.5 s.
+    expect(parseError({ dynamic_batching: { priority_levels: 20_000_000, default_priority_level: 1 } })).to.contain('dynamic_batching.priority_levels 20000000 is above 1000');
+    expect(parseModelConfig('m', { dynamic_batching: { priority_levels: 1000, default_priority_level: 1000 } }, QUEUE).dynamicBatching?.priorityLevels).to.equal(1000);
     expect(parseError({ sequence_batching: {} })).to.contain('sequence_batching');
   });
 
@@ -117,6 +120,17 @@ describe('auto-config from the ONNX file', () => {
     expect(() => completeConfig(partial({ input: [{ name: 'z', data_type: 'TYPE_FP32', dims: [8] }] }), true, batchedIo, DEFAULTS)).to.throw(/'x' is missing/);
     const fixed = { inputs: [{ name: 'x', type: 'float32', shape: [1, 8] }], outputs: [{ name: 'y', type: 'float32', shape: [1, 1] }] };
     expect(() => completeConfig(partial({ max_batch_size: 8 }), true, fixed, DEFAULTS)).to.throw(/variable first dimension/);
+  });
+
+  it("refuses a preferred batch size above max_batch_size, as Triton does, whether max_batch_size is written or the model's default", () => {
+    const partial = (json: object) => parseModelConfig('m', json, QUEUE);
+    expect(() => completeConfig(partial({ max_batch_size: 8, dynamic_batching: { preferred_batch_size: [4, 16] } }), true, batchedIo, DEFAULTS)).to.throw(
+      ModelConfigError,
+      'dynamic_batching.preferred_batch_size 16 is above max_batch_size 8',
+    );
+    expect(() => completeConfig(partial({ dynamic_batching: { preferred_batch_size: [5] } }), true, batchedIo, DEFAULTS)).to.throw(/preferred_batch_size 5 is above max_batch_size 4/);
+    const kept = completeConfig(partial({ max_batch_size: 8, dynamic_batching: { preferred_batch_size: [8, 4, 8] } }), true, batchedIo, DEFAULTS);
+    expect(kept.dynamicBatching?.preferredBatchSizes, 'sorted, each once').to.deep.equal([4, 8]);
   });
 });
 

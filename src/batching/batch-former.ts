@@ -9,8 +9,8 @@ export interface BatchLimits {
   readonly maxRows: number;
   /** Jobs per run: 1 when the model runs one request at a time. */
   readonly maxJobs: number;
-  /** Ascending preferred batch sizes, possibly empty. */
-  readonly preferredSizes: readonly number[];
+  /** Preferred batch sizes, possibly none. */
+  readonly preferredSizes: ReadonlySet<number>;
 }
 
 export interface BatchChoice {
@@ -58,13 +58,13 @@ export function candidateBatch(waiting: Iterable<QueuedJob>, limits: BatchLimits
 export function chooseBatch(candidate: Candidate, limits: BatchLimits, delayExpired: boolean): BatchChoice | undefined {
   if (candidate.entries.length === 0) return undefined;
   if (candidate.closed || delayExpired) return candidate;
-  if (limits.preferredSizes.length > 0) {
+  if (limits.preferredSizes.size > 0) {
     let rows = 0;
     let best = 0;
     let bestRows = 0;
     candidate.entries.forEach((entry, i) => {
       rows += entry.job.rows;
-      if (limits.preferredSizes.includes(rows)) {
+      if (limits.preferredSizes.has(rows)) {
         best = i + 1;
         bestRows = rows;
       }

@@ -43,7 +43,7 @@ export class Scheduler {
     this.limits = {
       maxRows: Math.max(1, config.maxBatchSize),
       maxJobs: db && this.batched ? Number.POSITIVE_INFINITY : 1,
-      preferredSizes: db?.preferredBatchSizes ?? [],
+      preferredSizes: new Set(db?.preferredBatchSizes),
     };
     this.delayMs = db ? db.maxQueueDelayMicros / 1000 : 0;
     this.preserveOrdering = db?.preserveOrdering ?? false;

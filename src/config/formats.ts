@@ -1,5 +1,6 @@
 /** The value formats of the settings (schema.ts) that convict lacks or gets wrong. */
 import convict from 'convict';
+import { MAX_STATISTICS_COLUMNS } from '../observability/feature-statistics';
 import { MAX_TIMER_MS } from '../platform/timer-limit';
 
 /** Accepts an array or a comma list (from env and flags) of known execution providers. */
@@ -74,6 +75,7 @@ export function registerFormats(executionProviders: readonly string[]): void {
   convict.addFormat(strictInt('positive-int', 1));
   convict.addFormat(strictInt('count', 0));
   convict.addFormat(strictInt('tcp-port', 0, 65535));
+  convict.addFormat(strictInt('statistics-columns', 0, MAX_STATISTICS_COLUMNS, ' (each column is five Prometheus series per input)'));
   convict.addFormat(strictInt('duration-ms', 0, MAX_TIMER_MS, TIMER_RANGE));
   convict.addFormat(strictInt('positive-duration-ms', 1, MAX_TIMER_MS, TIMER_RANGE));
   convict.addFormat(strictInt('duration-seconds', 0, MAX_TIMER_SECONDS, TIMER_RANGE));

@@ -280,7 +280,7 @@ export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] })
       },
       default_statistics_columns: {
         doc: "Per-column drift statistics (inference_input_feature_* metrics) for the first N columns of every 2-D float input whose config.json entry sets no 'statistics'; 0: off.",
-        format: 'count',
+        format: 'statistics-columns',
         default: 0,
         env: 'DEFAULT_STATISTICS_COLUMNS',
         arg: 'default-statistics-columns',

@@ -9,6 +9,13 @@ import type { ModelConfig } from '../repository/model-config';
 import { fp16IsNonFinite, fp16ToNumber } from '../tensor/float16';
 import type { Tensor } from '../tensor/tensor';
 
+/**
+ * Columns one input may follow. Each column is five arrays' slot here, a loop step on every
+ * scrape and five Prometheus series per loaded version; a mistyped count must fail the load,
+ * not allocate gigabytes or make every scrape hold the event loop.
+ */
+export const MAX_STATISTICS_COLUMNS = 1024;
+
 export class InputFeatureStatistics {
   readonly count: Float64Array;
   readonly sum: Float64Array;

@@ -30,6 +30,9 @@ export function completeConfig(
   if (maxBatchSize > 0 && !modelBatches) {
     fail(`max_batch_size ${maxBatchSize} needs a variable first dimension on every input and output of the model`);
   }
+  // As Triton checks: a batch never grows past max_batch_size, so a larger preferred size is a mistake.
+  const unreachable = partial.dynamicBatching?.preferredBatchSizes.find((size) => size > maxBatchSize);
+  if (unreachable !== undefined) fail(`dynamic_batching.preferred_batch_size ${unreachable} is above max_batch_size ${maxBatchSize}`);
 
   const resolve = (kind: 'input' | 'output', declared: readonly TensorSpec[] | undefined, actual: readonly IoMetadata[]): TensorSpec[] => {
     const byName = new Map(actual.map((m) => [m.name, m]));

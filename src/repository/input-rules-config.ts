@@ -4,6 +4,7 @@
  * fields; both are off unless set. Whether an input is 2-D, which statistics need, is known only
  * once the ONNX file has completed the configuration (auto-config.ts).
  */
+import { MAX_STATISTICS_COLUMNS } from '../observability/feature-statistics';
 import type { DataType } from '../tensor/datatype';
 import { isObject, nonNegativeInt, type Fail, type Json } from './config-json';
 
@@ -50,7 +51,9 @@ export function parseInputStatistics(value: unknown, datatype: DataType, where: 
   const s = knownKeys(value, key, STATISTICS_KEYS, fail);
   if (!FLOAT_TYPES.has(datatype)) fail(`${key} applies to FP16, FP32 and FP64 inputs, not ${datatype}`);
   if (s.columns === undefined) fail(`${key}.columns is required`);
-  return { columns: nonNegativeInt(s.columns, `${key}.columns`, fail) };
+  const columns = nonNegativeInt(s.columns, `${key}.columns`, fail);
+  if (columns > MAX_STATISTICS_COLUMNS) fail(`${key}.columns ${columns} is above ${MAX_STATISTICS_COLUMNS}, the most one input may follow (each column is five Prometheus series)`);
+  return { columns };
 }
 
 function knownKeys(value: unknown, key: string, known: ReadonlySet<string>, fail: Fail): Json {
