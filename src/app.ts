@@ -90,6 +90,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const targets = {
     readiness,
     admission,
+    stopModelControl: () => repository.stopModelControl(),
     cutQueued: () => repository.rejectQueued(unavailable('the server shut down before this request ran (shutdown grace period over); retry on another replica')),
     closeTransport: async () => {
       await grpc.close();

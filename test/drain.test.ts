@@ -16,6 +16,7 @@ function fakeTargets(admission: Admission, queued: number): { targets: DrainTarg
     targets: {
       readiness,
       admission,
+      stopModelControl: () => void steps.push('stop model control'),
       cutQueued: () => {
         steps.push(`cut ${queued}`);
         for (let i = 0; i < queued; i++) admission.leave();
@@ -58,7 +59,7 @@ describe('drain', () => {
     const outcome = await drain(targets, { delayMs: 0, graceMs: 60_000 }, log);
     expect(outcome).to.deep.equal({ cut: 0 });
     expect(admission.open).to.equal(false);
-    expect(steps).to.deep.equal(['not ready', 'close transport', 'unload']);
+    expect(steps).to.deep.equal(['not ready', 'stop model control', 'close transport', 'unload']);
   });
 
   it('keeps admission open during the delay and waits for accepted requests', async () => {
@@ -69,10 +70,10 @@ describe('drain', () => {
     expect(admission.open, 'during the delay').to.equal(true);
     await new Promise((resolve) => setTimeout(resolve, 40));
     expect(admission.open, 'after the delay').to.equal(false);
-    expect(steps).to.deep.equal(['not ready']);
+    expect(steps).to.deep.equal(['not ready', 'stop model control']);
     admission.leave();
     expect(await done).to.deep.equal({ cut: 0 });
-    expect(steps).to.deep.equal(['not ready', 'close transport', 'unload']);
+    expect(steps).to.deep.equal(['not ready', 'stop model control', 'close transport', 'unload']);
   });
 
   it('at the grace limit cuts the queued requests, reports how many, and still waits for the running ones', async () => {
@@ -81,9 +82,9 @@ describe('drain', () => {
     const { targets, steps } = fakeTargets(admission, 3);
     const done = drain(targets, { delayMs: 0, graceMs: 10 }, log);
     await new Promise((resolve) => setTimeout(resolve, 40));
-    expect(steps, 'waiting for the running request').to.deep.equal(['not ready', 'cut 3']);
+    expect(steps, 'waiting for the running request').to.deep.equal(['not ready', 'stop model control', 'cut 3']);
     admission.leave();
     expect(await done).to.deep.equal({ cut: 3 });
-    expect(steps).to.deep.equal(['not ready', 'cut 3', 'close transport', 'unload']);
+    expect(steps).to.deep.equal(['not ready', 'stop model control', 'cut 3', 'close transport', 'unload']);
   });
 });

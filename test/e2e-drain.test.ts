@@ -12,6 +12,7 @@ import { sizedSlowModel, slowModelCost, slowReference, SLOW_FEATURES, SLOW_TARGE
 import { startChildServer, type ChildServer } from './support/child-server';
 import { createHealthClient, removeDir, type HealthClient } from './support/e2e-helpers';
 import { affineModel, affineReference, affineRequest, valuesOf } from './support/generated-models';
+import { configParameter } from './support/repository-client';
 import { createClient, type InferenceClient } from './support/server';
 import { waitFor } from './support/wait-for';
 
@@ -158,6 +159,27 @@ describe('e2e: graceful drain on SIGTERM and SIGINT (child process)', function (
     expect(answers.map((a) => (a.infer_response as { id: string }).id)).to.deep.equal(['r0', 'r1', 'r2', 'r3', 'r4']);
     expect(answers.every((a) => !a.error_message)).to.equal(true);
     expect(await server.exited).to.equal(0);
+  });
+
+  it('abandons a model load still warming up: the load is answered UNAVAILABLE and the process exits 0', async () => {
+    const { server, client } = await start({ MODEL_CONTROL_MODE: 'explicit', LOAD_MODELS: 'fast', SHUTDOWN_DELAY_SECONDS: '0', SHUTDOWN_GRACE_SECONDS: '60' });
+    // 10^12 warm-up runs: a load the drain would otherwise wait for, far past any grace.
+    const endless = {
+      max_batch_size: 8,
+      model_warmup: [{ name: 'endless', count: 1e12, inputs: { x: { data_type: 'TYPE_FP32', dims: [4], zero_data: true } } }],
+    };
+    const load = client.unary('RepositoryModelLoad', { model_name: 'fast', parameters: configParameter(endless) }).then(
+      () => ({ code: status.OK, details: '' }),
+      (err: { code: number; details: string }) => err,
+    );
+    // A later call on the same channel answered: the load has reached the server.
+    await client.unary('ServerLive', {});
+    server.kill('SIGTERM');
+    const refused = await load;
+    expect(refused.code, refused.details).to.equal(status.UNAVAILABLE);
+    expect(refused.details).to.equal("load of model 'fast' abandoned: the server is stopping");
+    expect(await server.exited, 'exit code').to.equal(0);
+    expect(server.logs.find((l) => l.msg === 'model version failed to load')).to.include({ err: 'the server is stopping: the load was abandoned' });
   });
 
   it('SIGINT on an idle server exits 0 at once', async () => {

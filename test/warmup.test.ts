@@ -15,6 +15,8 @@ import { makeTempDir, removeDir } from './support/e2e-helpers';
 const silent = pino({ level: 'silent' });
 /** The server's defaults. */
 const LIMITS = { maxElements: 64 * 1024 * 1024, maxBytesElements: 262_144 };
+/** A server that is not stopping. */
+const NEVER = new AbortController().signal;
 
 /** A model config as the repository completes it: `x` FP32 [-1, 3] and `name` BYTES [1]. */
 function config(modelWarmup: unknown, maxBatchSize = 8): ModelConfig {
@@ -179,21 +181,52 @@ describe('model_warmup', () => {
 
     it('runs every sample in order, count times, on every instance', async () => {
       const instances = [new FakeInstance(), new FakeInstance()];
-      await warmUp(config(samples), dir, instances, silent, 1, LIMITS);
+      await warmUp(config(samples), dir, instances, silent, 1, LIMITS, NEVER);
       for (const instance of instances) expect(instance.ran).to.deep.equal(['1x1x3:0', '1x1x3:0', '2x2x3:7']);
     });
 
     it('stops at the first failing sample and names it', async () => {
       let caught: unknown;
-      await warmUp(config(samples), dir, [new FakeInstance(7)], silent, 1, LIMITS).catch((err: unknown) => (caught = err));
+      await warmUp(config(samples), dir, [new FakeInstance(7)], silent, 1, LIMITS, NEVER).catch((err: unknown) => (caught = err));
       expect(String(caught)).to.equal("Error: warm-up sample 'two' failed: onnxruntime: refused");
+    });
+
+    it('gives up between runs once the server stops, with the reason it was given, however many runs are left', async () => {
+      const stopping = new AbortController();
+      const stopped = new Error('the server is stopping');
+      // The third run stops the server: a count of 10^12 would otherwise hold the load for good.
+      const instance = new (class extends FakeInstance {
+        override async run(feeds: Record<string, WireTensor>): Promise<never> {
+          if (this.ran.length === 2) stopping.abort(stopped);
+          return super.run(feeds);
+        }
+      })();
+      const endless = [{ name: 'endless', count: 1e12, inputs: { x: { data_type: 'TYPE_FP32', dims: [1, 3], zero_data: true }, name: names } }];
+      let caught: unknown;
+      await warmUp(config(endless), dir, [instance], silent, 1, LIMITS, stopping.signal).catch((err: unknown) => (caught = err));
+      expect(caught).to.equal(stopped);
+      expect(instance.ran).to.have.length(3);
+    });
+
+    it('does not forgive a stop during the automatic warm-up as a failed run', async () => {
+      const stopping = new AbortController();
+      const stopped = new Error('the server is stopping');
+      const instance = new (class extends FakeInstance {
+        override async run(feeds: Record<string, WireTensor>): Promise<never> {
+          stopping.abort(stopped);
+          return super.run(feeds);
+        }
+      })(0);
+      let caught: unknown;
+      await warmUp(config(undefined), dir, [instance], silent, 1, LIMITS, stopping.signal).catch((err: unknown) => (caught = err));
+      expect(caught).to.equal(stopped);
     });
 
     it('lets a failing automatic warm-up pass with a warning that gives the reason', async () => {
       const lines: { msg: string; reason: string }[] = [];
       const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string; reason: string }) });
       const instance = new FakeInstance(0);
-      await warmUp(config(undefined), dir, [instance], log, 1, LIMITS);
+      await warmUp(config(undefined), dir, [instance], log, 1, LIMITS, NEVER);
       expect(instance.ran).to.deep.equal(['1x1x3:0']);
       expect(lines).to.have.length(1);
       expect(lines[0].msg).to.match(/^automatic warm-up failed; serving without it/);

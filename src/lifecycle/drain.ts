@@ -11,6 +11,8 @@ import type { Logger } from '../observability/logger';
 export interface DrainTargets {
   readonly readiness: Readiness;
   readonly admission: Admission;
+  /** Refuses model loads and unloads from now on, and abandons those in progress. */
+  stopModelControl(): void;
   /** Fails the requests still queued at the grace limit; returns how many. */
   cutQueued(): number;
   /** Closes the listener and ends whatever calls are still open, after the wait. */
@@ -39,6 +41,8 @@ export async function drain(targets: DrainTargets, times: DrainTimes, log: Logge
   // Refused by the data plane with UNAVAILABLE, not by closing connections: a stream that
   // HTTP/2 refuses mid-shutdown reaches some clients as CANCELLED, which they do not retry.
   admission.close();
+  // Before the transport closes: it waits for every open call, a RepositoryModelLoad's included.
+  targets.stopModelControl();
   log.info({ pending: admission.pending, grace_ms: times.graceMs }, 'draining: new calls are refused; waiting for accepted requests');
   const grace = new AbortController();
   const idle = await Promise.race([

@@ -33,7 +33,7 @@ export class ModelControl {
 
   constructor(
     private readonly store: EntryStore,
-    loader: VersionLoader,
+    private readonly loader: VersionLoader,
     private readonly settings: ModelControlSettings,
     private readonly log: Logger,
     rollbacks: RollbackTally,
@@ -72,7 +72,9 @@ export class ModelControl {
       const folder = await readModelFolder(this.settings.repository, name);
       if (!folder) throw notFound(`failed to load '${name}': no model folder '${name}' in the model repository`);
       const failure = await this.lifecycle.apply(folder, configText ?? folder.configText);
-      if (failure !== undefined) throw invalidArgument(`load failed for model '${name}': ${failure}`);
+      if (failure === undefined) return;
+      if (this.closed) throw unavailable(`load of model '${name}' abandoned: the server is stopping`);
+      throw invalidArgument(`load failed for model '${name}': ${failure}`);
     });
   }
 
@@ -102,9 +104,18 @@ export class ModelControl {
     await this.refreshAll([...new Set([...onDisk, ...this.store.names()])]);
   }
 
+  /**
+   * Refuses loads and unloads from now on. A load in progress is abandoned, not waited for: a
+   * warm-up may ask for more runs than any shutdown grace allows.
+   */
+  stop(): void {
+    this.closed = true;
+    this.loader.stop();
+  }
+
   /** Unloads everything, draining first; nothing loads afterwards. */
   async close(): Promise<void> {
-    this.closed = true;
+    this.stop();
     await Promise.all(
       this.store.names().map((name) =>
         this.serial.run(name, async () => {

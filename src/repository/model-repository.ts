@@ -120,6 +120,11 @@ export class ModelRepository extends EventEmitter<{ change: [] }> {
     return count;
   }
 
+  /** Refuses loads and unloads from now on; those in progress give up at their next step. */
+  stopModelControl(): void {
+    this.control.stop();
+  }
+
   /** Drains and unloads every model; nothing loads afterwards. */
   unloadAll(): Promise<void> {
     return this.control.close();

@@ -8,6 +8,7 @@ import type { ServerConfig } from '../config/load';
 import type { Logger } from '../observability/logger';
 import { InstancePool } from '../runtime/instance-pool';
 import { checkCudaOptions } from '../runtime/cuda-provider-options';
+import { unavailable } from '../errors';
 import { completeConfig } from './auto-config';
 import { MODEL_FILE } from './discover';
 import type { PartialModelConfig, QueuePolicy } from './model-config';
@@ -26,6 +27,8 @@ export interface VersionToLoad {
 
 export class VersionLoader {
   private readonly defaultQueuePolicy: QueuePolicy;
+  /** Aborted when the server stops: a load in progress gives up before its next warm-up run. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly config: ServerConfig,
@@ -36,8 +39,15 @@ export class VersionLoader {
     this.defaultQueuePolicy = { maxQueueSize: config.defaultMaxQueueSize, defaultTimeoutMicros: 0, allowTimeoutOverride: false, timeoutAction: 'REJECT' };
   }
 
+  /** Loads in progress fail with UNAVAILABLE at their next step; later ones at once. */
+  stop(): void {
+    this.stopping.abort(unavailable('the server is stopping: the load was abandoned'));
+  }
+
   async load({ dir, version, partial, hasConfigFile }: VersionToLoad): Promise<ModelVersion> {
     const started = performance.now();
+    const { signal } = this.stopping;
+    signal.throwIfAborted();
     const { runtime } = this.config;
     const name = partial.name;
     // Refused before any session is made: options that cannot take effect must not look as if they did.
@@ -61,7 +71,8 @@ export class VersionLoader {
         maxQueueSize: this.config.defaultMaxQueueSize,
         statisticsColumns: this.config.defaultStatisticsColumns,
       });
-      await pool.warmUp((instances) => warmUp(config, dir, instances, this.log, version, this.config.limits));
+      await pool.warmUp((instances) => warmUp(config, dir, instances, this.log, version, this.config.limits, signal));
+      signal.throwIfAborted();
       const loaded = new ModelVersion(name, version, config, pool, this.defaultQueuePolicy, this.onChange);
       loaded.state = 'READY';
       const { placement } = session;

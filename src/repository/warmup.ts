@@ -20,13 +20,26 @@ interface PreparedSample {
 /** The one thing warm-up needs of an instance. */
 export type WarmupTarget = Pick<Instance, 'run'>;
 
-export async function warmUp(config: ModelConfig, modelDir: string, instances: readonly WarmupTarget[], log: Logger, version: number, limits: SampleLimits): Promise<void> {
+/**
+ * `stopping` aborts between runs, with its reason: a sample's `count` may ask for more runs than
+ * the server will wait for once it has been told to stop.
+ */
+export async function warmUp(
+  config: ModelConfig,
+  modelDir: string,
+  instances: readonly WarmupTarget[],
+  log: Logger,
+  version: number,
+  limits: SampleLimits,
+  stopping: AbortSignal,
+): Promise<void> {
   const batched = config.maxBatchSize > 0;
   if (config.warmup.length === 0) {
     const sample = { name: 'automatic', runs: 1, rows: 1, inputs: automaticWarmupInputs(config) };
     try {
-      await Promise.all(instances.map((instance) => runSamples(instance, [sample], config, batched)));
+      await Promise.all(instances.map((instance) => runSamples(instance, [sample], config, batched, stopping)));
     } catch (err) {
+      stopping.throwIfAborted();
       // Variable dims fed as 1 are not always valid input (a reflect Pad, a window wider than 1):
       // the model may still be perfectly servable, so the version serves without the warm-up.
       log.warn(
@@ -40,14 +53,15 @@ export async function warmUp(config: ModelConfig, modelDir: string, instances: r
   for (const sample of config.warmup) {
     samples.push({ name: sample.name, runs: sample.runs, rows: sample.batchSize, inputs: await sampleInputs(config, modelDir, sample, limits) });
   }
-  await Promise.all(instances.map((instance) => runSamples(instance, samples, config, batched)));
+  await Promise.all(instances.map((instance) => runSamples(instance, samples, config, batched, stopping)));
 }
 
 /** The samples in order on one instance; the first failure names its sample. */
-async function runSamples(instance: WarmupTarget, samples: readonly PreparedSample[], config: ModelConfig, batched: boolean): Promise<void> {
+async function runSamples(instance: WarmupTarget, samples: readonly PreparedSample[], config: ModelConfig, batched: boolean, stopping: AbortSignal): Promise<void> {
   const outputs = config.outputs.map((o) => o.name);
   for (const sample of samples) {
     for (let run = 0; run < sample.runs; run++) {
+      stopping.throwIfAborted();
       // A fresh merge per run: the worker takes the merged buffers by transfer.
       const { feeds, transfer } = mergeInputs([sample], sample.rows, batched);
       try {
