@@ -140,6 +140,14 @@ describe('model_warmup', () => {
       expect(String(caught)).to.match(/3 BYTES elements, over the server's limit of 2 a request \(MAX_BYTES_ELEMENTS\)/);
     });
 
+    it('holds the automatic warm-up to the request limits before allocating it', () => {
+      // config.json may fix the model's variable dimension at any size: 900,000,000 FP32 zeros here.
+      const wide = { ...config(undefined), inputs: [{ name: 'x', datatype: 'FP32' as const, dims: [300_000_000, 3] }] };
+      expect(() => automaticWarmupInputs(wide, LIMITS)).to.throw(/^one row of every input is 900000000 elements, over the server's limit of 67108864 a request \(MAX_REQUEST_ELEMENTS\)$/);
+      const bytes = { ...config(undefined), inputs: [{ name: 'n', datatype: 'BYTES' as const, dims: [262_145] }] };
+      expect(() => automaticWarmupInputs(bytes, LIMITS)).to.throw(/262145 BYTES elements, over the server's limit of 262144 a request \(MAX_BYTES_ELEMENTS\)/);
+    });
+
     it('refuses batch_size 2 for a model without batching', async () => {
       let caught: unknown;
       await build({ x: zero([1, 3]), name: names }, { batch_size: 2 }, 0).catch((err: unknown) => (caught = err));
@@ -147,7 +155,7 @@ describe('model_warmup', () => {
     });
 
     it('gives the automatic warm-up one row of zeros, variable dims as 1', () => {
-      const [x, n] = automaticWarmupInputs(config(undefined));
+      const [x, n] = automaticWarmupInputs(config(undefined), LIMITS);
       expect(x.shape).to.deep.equal([1, 1, 3]);
       expect(Array.from(x.data as Float32Array)).to.deep.equal([0, 0, 0]);
       expect(n.shape).to.deep.equal([1, 1]);

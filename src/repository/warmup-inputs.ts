@@ -5,7 +5,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { splitBytesElements } from '../tensor/bytes-elements';
-import { allocate, elementSize, isNumeric, type NumericDataType } from '../tensor/datatype';
+import { allocate, elementSize, isNumeric, type DataType, type NumericDataType } from '../tensor/datatype';
 import { mulberry32 } from '../tensor/seeded-random';
 import { elementCount, type Tensor } from '../tensor/tensor';
 import { dimsCompatible } from './auto-config';
@@ -18,12 +18,19 @@ export interface SampleLimits {
   readonly maxBytesElements: number;
 }
 
-/** The automatic warm-up's inputs. */
-export function automaticWarmupInputs(config: ModelConfig): Tensor[] {
-  return config.inputs.map((spec) => {
+/**
+ * The automatic warm-up's inputs, held to the request limits like a sample: config.json may fix
+ * a variable dimension of the model at any size.
+ */
+export function automaticWarmupInputs(config: ModelConfig, limits: SampleLimits): Tensor[] {
+  const inputs = config.inputs.map((spec) => {
     const dims = spec.dims.map((d) => (d === -1 ? 1 : d));
-    return filled(spec.name, spec.datatype, config.maxBatchSize > 0 ? [1, ...dims] : dims, () => 0);
+    return { spec, shape: config.maxBatchSize > 0 ? [1, ...dims] : dims };
   });
+  checkLimits(inputs.map(({ spec, shape }) => ({ datatype: spec.datatype, shape })), limits, (message) => {
+    throw new Error(`one row of every input is ${message}`);
+  });
+  return inputs.map(({ spec, shape }) => filled(spec.name, spec.datatype, shape, () => 0));
 }
 
 /**
@@ -46,7 +53,7 @@ export async function sampleInputs(config: ModelConfig, modelDir: string, sample
     checkAgainstSpec(input, spec, fail);
     return { input, shape: batched ? [sample.batchSize, ...input.dims] : [...input.dims] };
   });
-  checkLimits(inputs, limits, fail);
+  checkLimits(inputs.map(({ input, shape }) => ({ datatype: input.datatype, shape })), limits, fail);
   const random = mulberry32(0x5eed);
   const tensors: Tensor[] = [];
   for (const { input, shape } of inputs) {
@@ -62,13 +69,13 @@ export async function sampleInputs(config: ModelConfig, modelDir: string, sample
   return tensors;
 }
 
-function checkLimits(inputs: readonly { input: WarmupInput; shape: number[] }[], limits: SampleLimits, fail: (m: string) => never): void {
+function checkLimits(inputs: readonly { readonly datatype: DataType; readonly shape: readonly number[] }[], limits: SampleLimits, fail: (m: string) => never): void {
   let elements = 0;
   let bytesElements = 0;
-  for (const { input, shape } of inputs) {
+  for (const { datatype, shape } of inputs) {
     const count = elementCount(shape);
     elements += count;
-    if (!isNumeric(input.datatype)) bytesElements += count;
+    if (!isNumeric(datatype)) bytesElements += count;
   }
   if (elements > limits.maxElements) fail(`${elements} elements, over the server's limit of ${limits.maxElements} a request (MAX_REQUEST_ELEMENTS)`);
   if (bytesElements > limits.maxBytesElements) fail(`${bytesElements} BYTES elements, over the server's limit of ${limits.maxBytesElements} a request (MAX_BYTES_ELEMENTS)`);

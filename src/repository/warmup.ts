@@ -35,8 +35,8 @@ export async function warmUp(
 ): Promise<void> {
   const batched = config.maxBatchSize > 0;
   if (config.warmup.length === 0) {
-    const sample = { name: 'automatic', runs: 1, rows: 1, inputs: automaticWarmupInputs(config) };
     try {
+      const sample = { name: 'automatic', runs: 1, rows: 1, inputs: automaticWarmupInputs(config, limits) };
       await Promise.all(instances.map((instance) => runSamples(instance, [sample], config, batched, stopping)));
     } catch (err) {
       stopping.throwIfAborted();
