@@ -525,6 +525,20 @@ describe('loadConfig', () => {
     expect(loadConfig(['--load-model', 'a', '--load-model', 'b'], {}).modelControl.load).to.deep.equal(['a', 'b']);
     expectConfigError(() => loadConfig([], { GRPC_REFLECTION: 'no' }), 'grpc.reflection', 'must be true or false');
   });
+
+  it('refuses an unknown flag or a stray argument instead of starting on the defaults', () => {
+    // convict alone ignored both: this started on port 8001.
+    expectConfigError(() => loadConfig(['--grpc-portt', '5'], {}), "unknown flag '--grpc-portt'");
+    expectConfigError(() => loadConfig(['--grpc-portt=5'], {}), "unknown flag '--grpc-portt'");
+    expectConfigError(() => loadConfig(['-p', '5'], {}), "unknown flag '-p'");
+    expectConfigError(() => loadConfig(['--grpc-port', '5', 'models'], {}), "unexpected argument 'models'");
+    expectConfigError(() => loadConfig(['./models'], {}), "unexpected argument './models'", '--flag value, environment variables or a --config file');
+  });
+
+  it('reads every form of a known flag: --name value, --name=value, a bare --name, --no-name', () => {
+    const c = loadConfig(['--grpc-port=5', '--grpc-reflection', '--require-gpu', 'false', '--no-grpc-channelz', '--shutdown-grace-seconds', '7'], {});
+    expect([c.grpc.port, c.grpc.reflection, c.runtime.requireGpu, c.grpc.channelz, c.shutdown.graceSeconds]).to.deep.equal([5, true, false, false, 7]);
+  });
 });
 
 function mergeDeep(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {

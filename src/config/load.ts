@@ -1,5 +1,6 @@
 import type { RequestLimits } from '../dataplane/request-limits';
-import { buildSchema, type ClientAuthMode, type ExecutionProvider, type GraphOptimizationLevel, type ModelControlMode } from './schema';
+import { commandLineProblem } from './flags';
+import { buildSchema, flagNames, type ClientAuthMode, type ExecutionProvider, type GraphOptimizationLevel, type ModelControlMode } from './schema';
 
 /** TLS of the gRPC listeners: files, reread every refreshSeconds. */
 export interface TlsConfig {
@@ -66,9 +67,11 @@ export class ConfigError extends Error {
 
 /**
  * Precedence, lowest first: schema default, the --config JSON file, environment, flags.
- * A bad value or an unknown key in the file throws a ConfigError naming the key.
+ * A bad value, an unknown key in the file or an unknown flag throws a ConfigError naming it.
  */
 export function loadConfig(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const problem = commandLineProblem(argv, flagNames());
+  if (problem !== undefined) throw new ConfigError(`invalid configuration: ${problem}`);
   const config = buildSchema({ env, args: [...argv] });
   try {
     const file = config.get('config');
