@@ -5,6 +5,8 @@
 import { expect } from 'chai';
 import * as grpc from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import pino from 'pino';
 import { DataType, node, serializeModel, valueInfo } from '../scripts/onnx/builder';
 import { createClient, fp32Bytes, startTestServer, type InferenceClient, type TestServer } from './support/server';
 import { serveRepository, type RepositoryServer } from './support/generated-models';
@@ -119,8 +121,10 @@ describe('e2e: limits', function () {
   describe('connections (GRPC_MAX_CONNECTIONS=2)', () => {
     let t: TestServer;
     const clients: grpc.Client[] = [];
+    const lines: { msg: string; refused_since_last_line?: number }[] = [];
     before(async () => {
-      t = await startTestServer({ GRPC_MAX_CONNECTIONS: '2' });
+      const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
+      t = await startTestServer({ GRPC_MAX_CONNECTIONS: '2' }, log);
       // The test server's own client holds no connection until it calls, and this test never calls with it.
     });
     after(async () => {
@@ -141,6 +145,36 @@ describe('e2e: limits', function () {
       // The server counts the connection gone once its socket closes; until then the third may still be refused.
       await waitFor('the third connection to be served', () => third.check().then(() => true, () => false), (served) => served);
       await second.check();
+    });
+
+    it('logs connections refused in a loop once a second, counting those each line stands for', async () => {
+      for (const c of clients.splice(0)) c.close();
+      const held = [0, 1].map(() => ownConnection(t.port));
+      clients.push(...held.map((c) => c.client));
+      // The server counts a closed connection gone once its socket closes.
+      for (const c of held) await waitFor('a connection within the limit to be served', () => c.check().then(() => true, () => false), (served) => served);
+      const refusedLines = () => lines.filter((l) => l.msg === 'connection refused: connection limit reached');
+      // Each refused connection gets the refusing server's SETTINGS frame: the server has taken it by then.
+      const refuse = () =>
+        new Promise<void>((resolve, reject) => {
+          const socket = net.connect(t.port, '127.0.0.1');
+          socket.once('data', () => {
+            socket.destroy();
+            resolve();
+          });
+          socket.once('error', reject);
+        });
+      const before = refusedLines().length;
+      const started = performance.now();
+      const refusals = 30;
+      for (let i = 0; i < refusals; i++) await refuse();
+      const elapsedMs = performance.now() - started;
+      expect(refusedLines().length - before, `lines for ${refusals} refusals in ${Math.round(elapsedMs)} ms`).to.be.at.most(Math.floor(elapsedMs / 1000) + 1);
+      // Refused until a line comes: it counts those left out since the line before, these among them.
+      const last = refusedLines().length;
+      await waitFor('the next line', async () => (await refuse(), refusedLines().length), (n) => n > last);
+      const skipped = refusedLines().at(-1)!.refused_since_last_line ?? 0;
+      expect(skipped).to.be.at.least(refusals - (last - before));
     });
   });
 

@@ -10,10 +10,13 @@
 import { status, type Server, type ServerCredentials } from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
+import { LineThrottle } from '../observability/line-throttle';
 import type { Logger } from '../observability/logger';
 
 /** How long a refused connection may stay open for its calls to be answered. */
 const REFUSED_LINGER_MS = 1000;
+/** A client reconnecting in a loop past the limit gets one line a second, counting those it stands for. */
+const REFUSAL_LINE_EVERY_MS = 1000;
 
 export interface ConnectionListener {
   readonly port: number;
@@ -36,11 +39,15 @@ export async function listenWithConnectionLimit(server: Server, options: ListenO
   const { host, port, maxConnections } = options;
   const injector = server.createConnectionInjector(options.credentials);
   const refuser = createRefuser(maxConnections);
+  const refusalLines = new LineThrottle(REFUSAL_LINE_EVERY_MS);
   let open = 0;
   // gRPC turns Nagle off on every socket; small replies must not wait for an ACK.
   const listener = net.createServer({ noDelay: true }, (socket) => {
     if (open >= maxConnections) {
-      log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, max_connections: maxConnections }, 'connection refused: connection limit reached');
+      const skipped = refusalLines.take('');
+      if (skipped !== undefined) {
+        log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, max_connections: maxConnections, refused_since_last_line: skipped }, 'connection refused: connection limit reached');
+      }
       if (options.secure) socket.destroy();
       else refuser.accept(socket);
       return;

@@ -1,19 +1,11 @@
 import type { InferenceError } from '../errors';
+import { LineThrottle } from '../observability/line-throttle';
 import type { Logger } from '../observability/logger';
 
-/**
- * Under overload a line per refused request would cost the event loop most when it can least
- * afford it (a synchronous write per refusal, blocking once the log pipe is full): refusals
- * (RESOURCE_EXHAUSTED) get one line per model a second, counting those it stands for.
- */
+/** Refusals (RESOURCE_EXHAUSTED) come in bursts under overload: one line per model a second, counting those it stands for. */
 const REFUSAL_LINE_EVERY_MS = 1000;
 
-interface RefusalWindow {
-  lineAt: number;
-  unlogged: number;
-}
-
-const refusals = new WeakMap<Logger, Map<string, RefusalWindow>>();
+const refusals = new WeakMap<Logger, LineThrottle>();
 
 /** A model name as the client sent it may be megabytes long; the log keeps its start. */
 const MAX_LOGGED_NAME = 256;
@@ -31,15 +23,8 @@ export function logFailedRequest(log: Logger, rpc: string, model: string | undef
 }
 
 function logRefusal(log: Logger, entry: { rpc: string; model: string | undefined; code: string; reason: string }): void {
-  let windows = refusals.get(log);
-  if (!windows) refusals.set(log, (windows = new Map()));
-  const key = entry.model ?? '';
-  const now = Date.now();
-  const window = windows.get(key);
-  if (window && now - window.lineAt < REFUSAL_LINE_EVERY_MS) {
-    window.unlogged++;
-    return;
-  }
-  log.warn({ ...entry, refused_since_last_line: window?.unlogged ?? 0 }, 'request failed');
-  windows.set(key, { lineAt: now, unlogged: 0 });
+  let throttle = refusals.get(log);
+  if (!throttle) refusals.set(log, (throttle = new LineThrottle(REFUSAL_LINE_EVERY_MS)));
+  const skipped = throttle.take(entry.model ?? '');
+  if (skipped !== undefined) log.warn({ ...entry, refused_since_last_line: skipped }, 'request failed');
 }
