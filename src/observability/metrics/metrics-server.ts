@@ -23,11 +23,36 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/**
+ * Without bounds, idle connections to this port took every file descriptor the process had
+ * (20,500 of them, under a limit of 20,000), and the gRPC port then accepted no connection.
+ * Prometheus keeps one connection and probes open short ones.
+ */
+export interface ConnectionBounds {
+  readonly maxConnections: number;
+  /** A connection idle this long, or whose request has not fully arrived by then, is closed. */
+  readonly idleTimeoutMs: number;
+}
+
+export const METRICS_CONNECTION_BOUNDS: ConnectionBounds = { maxConnections: 64, idleTimeoutMs: 10_000 };
+
 /** Listens on `metrics.host:metrics.port`; undefined, binding nothing, when the port is 0. */
-export async function startMetricsServer(config: ServerConfig, probes: HealthProbes, repository: ModelRepository, shadow: ShadowMetrics, log: Logger): Promise<MetricsServer | undefined> {
+export async function startMetricsServer(
+  config: ServerConfig,
+  probes: HealthProbes,
+  repository: ModelRepository,
+  shadow: ShadowMetrics,
+  log: Logger,
+  bounds: ConnectionBounds = METRICS_CONNECTION_BOUNDS,
+): Promise<MetricsServer | undefined> {
   if (config.metrics.port === 0) return undefined;
   const metrics = new ServerMetrics(repository, path.resolve(config.modelRepository), shadow, log);
-  const server = http.createServer((req, res) => route(req, res, probes, metrics, log));
+  const ms = bounds.idleTimeoutMs;
+  const server = http.createServer({ headersTimeout: ms, requestTimeout: ms, connectionsCheckingInterval: Math.min(1000, ms) }, (req, res) => route(req, res, probes, metrics, log));
+  // The request timeouts start with a request's first byte; a connection that sends none is ended by this.
+  server.setTimeout(ms);
+  // Past it, Node closes a new connection at once.
+  server.maxConnections = bounds.maxConnections;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
