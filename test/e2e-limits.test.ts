@@ -178,6 +178,48 @@ describe('e2e: limits', function () {
     });
   });
 
+  describe('connections that never speak (GRPC_MAX_CONNECTIONS=1, GRPC_PREFACE_TIMEOUT_MS=300)', () => {
+    const prefaceTimeoutMs = 300;
+    let t: TestServer;
+    before(async () => {
+      t = await startTestServer({ GRPC_MAX_CONNECTIONS: '1', GRPC_PREFACE_TIMEOUT_MS: String(prefaceTimeoutMs) });
+    });
+    after(async () => t?.stop());
+
+    it('closes a connection that sends nothing once the preface timeout has passed, freeing its place for a client', async () => {
+      const openedAt = performance.now();
+      const silent = net.connect(t.port, '127.0.0.1');
+      silent.on('error', () => undefined);
+      // Flowing, so that the server's end of the connection is read and closes this one.
+      silent.resume();
+      await new Promise((resolve) => silent.once('connect', resolve));
+      const closedAt = await new Promise<number>((resolve) => silent.once('close', () => resolve(performance.now())));
+      // grpc-js kept such a connection for good: GRPC_MAX_CONNECTIONS of them refused every client.
+      expect(closedAt - openedAt).to.be.at.least(prefaceTimeoutMs - 20);
+      const client = ownConnection(t.port);
+      try {
+        await waitFor('a client in the freed place', () => client.check().then(() => true, () => false), (served) => served);
+      } finally {
+        client.client.close();
+      }
+    });
+
+    it('keeps a client that has spoken, however long it then stays quiet', async () => {
+      const first = ownConnection(t.port);
+      const second = ownConnection(t.port);
+      try {
+        await waitFor('the first client served', () => first.check().then(() => true, () => false), (served) => served);
+        await new Promise((resolve) => setTimeout(resolve, 3 * prefaceTimeoutMs));
+        // The one place is still the first client's: had its connection been closed, the second would have it.
+        await expectRpcError(second.check(), grpc.status.RESOURCE_EXHAUSTED, 'GRPC_MAX_CONNECTIONS=1');
+        await first.check();
+      } finally {
+        first.client.close();
+        second.client.close();
+      }
+    });
+  });
+
   describe('concurrent streams (GRPC_MAX_CONCURRENT_STREAMS=2)', () => {
     let t: TestServer;
     let health: ReturnType<typeof createHealthClient>;

@@ -59,7 +59,7 @@ server.addService(loadInferenceService(), {
 
 listenWithConnectionLimit(
   server,
-  { host: options.host, port: options.port, maxConnections: options.maxConnections, credentials: ServerCredentials.createInsecure(), secure: false },
+  { host: options.host, port: options.port, maxConnections: options.maxConnections, prefaceTimeoutMs: options.prefaceTimeoutMs, credentials: ServerCredentials.createInsecure(), secure: false },
   createLogger('silent'),
 ).then(
   ({ port }) => process.stdout.write(`${JSON.stringify({ msg: 'server started', grpc: `${options.host}:${port}`, ready: true })}\n`),

@@ -28,6 +28,7 @@ export interface ServerConfig {
     readonly maxMessageBytes: number;
     readonly maxConcurrentStreams: number;
     readonly maxConnections: number;
+    readonly prefaceTimeoutMs: number;
     /** 0: no server pings. */
     readonly keepaliveTimeMs: number;
     readonly keepaliveTimeoutMs: number;
@@ -88,6 +89,7 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
       maxMessageBytes: config.get('grpc.max_message_bytes'),
       maxConcurrentStreams: config.get('grpc.max_concurrent_streams'),
       maxConnections: config.get('grpc.max_connections'),
+      prefaceTimeoutMs: config.get('grpc.preface_timeout_ms'),
       keepaliveTimeMs: config.get('grpc.keepalive_time_ms'),
       keepaliveTimeoutMs: config.get('grpc.keepalive_timeout_ms'),
       maxConnectionIdleMs: config.get('grpc.max_connection_idle_ms'),

@@ -68,6 +68,13 @@ const SCHEMA = {
       env: 'GRPC_MAX_CONNECTIONS',
       arg: 'grpc-max-connections',
     },
+    preface_timeout_ms: {
+      doc: "Milliseconds a new connection has to send HTTP/2's 24-byte preface (or, under TLS, as many bytes) before it is closed, so that idle sockets cannot hold every one of max_connections.",
+      format: 'positive-duration-ms',
+      default: 10_000,
+      env: 'GRPC_PREFACE_TIMEOUT_MS',
+      arg: 'grpc-preface-timeout-ms',
+    },
     keepalive_time_ms: {
       doc: 'Milliseconds of quiet on a connection before the server pings the client; 0 turns server pings off (gRPC and Triton default: 2 hours).',
       format: 'duration-ms',

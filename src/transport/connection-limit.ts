@@ -17,6 +17,8 @@ import type { Logger } from '../observability/logger';
 const REFUSED_LINGER_MS = 1000;
 /** A client reconnecting in a loop past the limit gets one line a second, counting those it stands for. */
 const REFUSAL_LINE_EVERY_MS = 1000;
+/** What every HTTP/2 client sends first: `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`. A TLS ClientHello is longer. */
+const PREFACE_BYTES = 24;
 
 export interface ConnectionListener {
   readonly port: number;
@@ -30,6 +32,8 @@ export interface ListenOptions {
   readonly host: string;
   readonly port: number;
   readonly maxConnections: number;
+  /** A connection that has not sent PREFACE_BYTES by then is closed. */
+  readonly prefaceTimeoutMs: number;
   readonly credentials: ServerCredentials;
   /** TLS: a refused connection is closed rather than answered. */
   readonly secure: boolean;
@@ -40,6 +44,7 @@ export async function listenWithConnectionLimit(server: Server, options: ListenO
   const injector = server.createConnectionInjector(options.credentials);
   const refuser = createRefuser(maxConnections);
   const refusalLines = new LineThrottle(REFUSAL_LINE_EVERY_MS);
+  const silentLines = new LineThrottle(REFUSAL_LINE_EVERY_MS);
   let open = 0;
   // gRPC turns Nagle off on every socket; small replies must not wait for an ACK.
   const listener = net.createServer({ noDelay: true }, (socket) => {
@@ -53,7 +58,19 @@ export async function listenWithConnectionLimit(server: Server, options: ListenO
       return;
     }
     open++;
-    socket.once('close', () => open--);
+    // grpc-js keeps a connection that never speaks for good: max_connections of them would refuse every client.
+    const preface = setTimeout(() => {
+      if (socket.bytesRead >= PREFACE_BYTES) return;
+      const skipped = silentLines.take('');
+      if (skipped !== undefined) {
+        log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, preface_timeout_ms: options.prefaceTimeoutMs, closed_since_last_line: skipped }, 'connection closed: no HTTP/2 preface in time');
+      }
+      socket.destroy();
+    }, options.prefaceTimeoutMs);
+    socket.once('close', () => {
+      open--;
+      clearTimeout(preface);
+    });
     injector.injectConnection(socket);
   });
   await new Promise<void>((resolve, reject) => {

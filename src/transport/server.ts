@@ -100,7 +100,7 @@ export async function startGrpcServer(
   const servers = [main];
   const listeners: ConnectionListener[] = [];
   const listen = async (server: Server, host: string, port: number): Promise<number> => {
-    const listener = await listenWithConnectionLimit(server, { host, port, maxConnections: options.maxConnections, credentials: tls.credentials, secure: options.tls !== undefined }, log);
+    const listener = await listenWithConnectionLimit(server, { host, port, maxConnections: options.maxConnections, prefaceTimeoutMs: options.prefaceTimeoutMs, credentials: tls.credentials, secure: options.tls !== undefined }, log);
     listeners.push(listener);
     return listener.port;
   };
