@@ -38,6 +38,7 @@ describe('e2e model control mode explicit', function () {
         { name: 'kept', config: BATCHING, versions: v(1) },
         { name: 'broken', config: BATCHING, versions: new Map([[1, Buffer.from('not ONNX')]]) },
         { name: 'to_unload', config: BATCHING, versions: v(1) },
+        { name: 'stuck', config: BATCHING, versions: v(1) },
         { name: 'watched', config: BATCHING, versions: v(1) },
       ],
       { MODEL_CONTROL_MODE: 'explicit', LOAD_MODELS: 'preloaded' },
@@ -168,6 +169,23 @@ describe('e2e model control mode explicit', function () {
       expect(t.server.repository.modelNames()).not.to.include('to_unload');
       expect(await serverReady()).to.equal(true);
       await unloadModel(t.client, 'to_unload');
+    });
+
+    it('cancels a load still warming up when the model is unloaded: the load gets CANCELLED, the unload goes through, a later load serves', async () => {
+      // 10^12 warm-up runs: without the cancel, the unload would wait behind this load for good.
+      const endless = { ...BATCHING, model_warmup: [{ name: 'endless', count: 1e12, inputs: { x: { data_type: 'TYPE_FP32', dims: [WIDTH], zero_data: true } } }] };
+      const load = loadModel(t.client, 'stuck', configParameter(endless)).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      await waitFor('the load under way', () => versionStates(t.client, 'stuck'), (states) => states.includes('1 LOADING'));
+      await unloadModel(t.client, 'stuck');
+      const refused = (await load) as { code: number; details: string } | undefined;
+      expect(refused?.code, refused?.details).to.equal(status.CANCELLED);
+      expect(refused?.details).to.equal("load of model 'stuck' cancelled: RepositoryModelUnload asked for the model while it loaded");
+      expect(await ready('stuck')).to.equal(false);
+      await loadModel(t.client, 'stuck');
+      expectComputedBy(await inferVersioned(t.client, 'stuck'), 1);
     });
   });
 

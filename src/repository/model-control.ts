@@ -3,7 +3,7 @@
  * RepositoryModelUnload changes (model-lifecycle.ts makes the change). One operation at a time
  * per model; different models load side by side.
  */
-import { invalidArgument, notFound, unavailable } from '../errors';
+import { InferenceError, invalidArgument, notFound, unavailable } from '../errors';
 import type { ModelControlMode } from '../config/schema';
 import type { Logger } from '../observability/logger';
 import { listModelFolders, readModelFolder, type ModelFolder } from './discover';
@@ -29,6 +29,8 @@ export class ModelControl {
   /** Poll mode: each model folder's fingerprint when last acted on, so a poll loads only what changed. */
   private readonly seen = new Map<string, string>();
   private readonly lifecycle: ModelLifecycle;
+  /** Explicit loads in progress, by model: an unload of the model cancels its load rather than wait behind it. */
+  private readonly loading = new Map<string, AbortController>();
   private closed = false;
 
   constructor(
@@ -71,9 +73,17 @@ export class ModelControl {
       this.checkOpen();
       const folder = await readModelFolder(this.settings.repository, name);
       if (!folder) throw notFound(`failed to load '${name}': no model folder '${name}' in the model repository`);
-      const failure = await this.lifecycle.apply(folder, configText ?? folder.configText);
+      const cancel = new AbortController();
+      this.loading.set(name, cancel);
+      let failure: string | undefined;
+      try {
+        failure = await this.lifecycle.apply(folder, configText ?? folder.configText, cancel.signal);
+      } finally {
+        this.loading.delete(name);
+      }
       if (failure === undefined) return;
       if (this.closed) throw unavailable(`load of model '${name}' abandoned: the server is stopping`);
+      if (cancel.signal.aborted) throw cancel.signal.reason;
       throw invalidArgument(`load failed for model '${name}': ${failure}`);
     });
   }
@@ -82,6 +92,8 @@ export class ModelControl {
   unload(name: string): Promise<void> {
     this.checkExplicit();
     checkFolderName(name);
+    // A warm-up may ask for more runs than anyone will wait for: the unload is what stops it.
+    this.loading.get(name)?.abort(new InferenceError('CANCELLED', `load of model '${name}' cancelled: RepositoryModelUnload asked for the model while it loaded`));
     return this.serial.run(name, async () => {
       this.checkOpen();
       const entry = this.store.get(name);

@@ -32,7 +32,7 @@ export class ModelLifecycle {
    * it did. When versions serve, a failure keeps them all (Triton's rule); when none serve, the
    * versions that loaded serve. A model loaded or asked for is one readiness waits for.
    */
-  async apply(folder: ModelFolder, configText: string | undefined): Promise<string | undefined> {
+  async apply(folder: ModelFolder, configText: string | undefined, cancel?: AbortSignal): Promise<string | undefined> {
     const { name } = folder;
     const before = this.store.get(name);
     let plan: LoadPlan;
@@ -60,7 +60,7 @@ export class ModelLifecycle {
     await Promise.all(
       toLoad.map(async (version) => {
         try {
-          const ready = await this.loader.load({ dir: folder.dir, version, partial: plan.partial, hasConfigFile: configText !== undefined });
+          const ready = await this.loader.load({ dir: folder.dir, version, partial: plan.partial, hasConfigFile: configText !== undefined, cancel });
           this.sources.set(ready, plan.versions.get(version)!);
           loaded.set(version, ready);
         } catch (err) {

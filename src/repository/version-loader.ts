@@ -23,6 +23,8 @@ export interface VersionToLoad {
   readonly partial: PartialModelConfig;
   /** False for auto-config: dynamic batching is then turned on for a model that batches. */
   readonly hasConfigFile: boolean;
+  /** Aborted: the load gives up at its next step, with the signal's reason. */
+  readonly cancel?: AbortSignal;
 }
 
 export class VersionLoader {
@@ -44,9 +46,9 @@ export class VersionLoader {
     this.stopping.abort(unavailable('the server is stopping: the load was abandoned'));
   }
 
-  async load({ dir, version, partial, hasConfigFile }: VersionToLoad): Promise<ModelVersion> {
+  async load({ dir, version, partial, hasConfigFile, cancel }: VersionToLoad): Promise<ModelVersion> {
     const started = performance.now();
-    const { signal } = this.stopping;
+    const signal = cancel ? AbortSignal.any([this.stopping.signal, cancel]) : this.stopping.signal;
     signal.throwIfAborted();
     const { runtime } = this.config;
     const name = partial.name;
