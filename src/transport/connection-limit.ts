@@ -15,8 +15,8 @@ import type { Logger } from '../observability/logger';
 
 /** How long a refused connection may stay open for its calls to be answered. */
 const REFUSED_LINGER_MS = 1000;
-/** A client reconnecting in a loop past the limit gets one line a second, counting those it stands for. */
-const REFUSAL_LINE_EVERY_MS = 1000;
+/** A client connecting in a loop gets one line a second of each kind, counting those it stands for. */
+const LINE_EVERY_MS = 1000;
 /** What every HTTP/2 client sends first: `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`. A TLS ClientHello is longer. */
 const PREFACE_BYTES = 24;
 
@@ -43,13 +43,12 @@ export async function listenWithConnectionLimit(server: Server, options: ListenO
   const { host, port, maxConnections } = options;
   const injector = server.createConnectionInjector(options.credentials);
   const refuser = createRefuser(maxConnections);
-  const refusalLines = new LineThrottle(REFUSAL_LINE_EVERY_MS);
-  const silentLines = new LineThrottle(REFUSAL_LINE_EVERY_MS);
+  const lines = new LineThrottle(LINE_EVERY_MS);
   let open = 0;
   // gRPC turns Nagle off on every socket; small replies must not wait for an ACK.
   const listener = net.createServer({ noDelay: true }, (socket) => {
     if (open >= maxConnections) {
-      const skipped = refusalLines.take('');
+      const skipped = lines.take('refused');
       if (skipped !== undefined) {
         log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, max_connections: maxConnections, refused_since_last_line: skipped }, 'connection refused: connection limit reached');
       }
@@ -61,7 +60,7 @@ export async function listenWithConnectionLimit(server: Server, options: ListenO
     // grpc-js keeps a connection that never speaks for good: max_connections of them would refuse every client.
     const preface = setTimeout(() => {
       if (socket.bytesRead >= PREFACE_BYTES) return;
-      const skipped = silentLines.take('');
+      const skipped = lines.take('silent');
       if (skipped !== undefined) {
         log.warn({ remote: `${socket.remoteAddress}:${socket.remotePort}`, preface_timeout_ms: options.prefaceTimeoutMs, closed_since_last_line: skipped }, 'connection closed: no HTTP/2 preface in time');
       }
