@@ -6,6 +6,20 @@
  * `--name` (true) and `--no-name` (false).
  */
 
+/** Every setting's command-line flag in a convict schema, without its leading `--`. */
+export function flagNames(schema: object): Set<string> {
+  const names = new Set<string>();
+  const walk = (node: object): void => {
+    for (const value of Object.values(node)) {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+      if ('arg' in value && typeof value.arg === 'string') names.add(value.arg);
+      else walk(value);
+    }
+  };
+  walk(schema);
+  return names;
+}
+
 /** Why the command line cannot be read, or undefined when every argument is a known flag or its value. */
 export function commandLineProblem(argv: readonly string[], known: ReadonlySet<string>): string | undefined {
   for (let i = 0; i < argv.length; i++) {

@@ -1,6 +1,6 @@
 import type { RequestLimits } from '../dataplane/request-limits';
-import { commandLineProblem } from './flags';
-import { buildSchema, flagNames, type ClientAuthMode, type ExecutionProvider, type GraphOptimizationLevel, type ModelControlMode } from './schema';
+import { commandLineProblem, flagNames } from './flags';
+import { SCHEMA, buildSchema, type ClientAuthMode, type ExecutionProvider, type GraphOptimizationLevel, type ModelControlMode } from './schema';
 
 /** TLS of the gRPC listeners: files, reread every refreshSeconds. */
 export interface TlsConfig {
@@ -71,7 +71,7 @@ export class ConfigError extends Error {
  * A bad value, an unknown key in the file or an unknown flag throws a ConfigError naming it.
  */
 export function loadConfig(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): ServerConfig {
-  const problem = commandLineProblem(argv, flagNames());
+  const problem = commandLineProblem(argv, flagNames(SCHEMA));
   if (problem !== undefined) throw new ConfigError(`invalid configuration: ${problem}`);
   const config = buildSchema({ env, args: [...argv] });
   try {

@@ -15,7 +15,8 @@ export type ClientAuthMode = (typeof CLIENT_AUTH_MODES)[number];
 
 registerFormats(EXECUTION_PROVIDERS);
 
-const SCHEMA = {
+/** The settings, for convict and for the command line's check (flags.ts). */
+export const SCHEMA = {
   config: {
     doc: 'Path of a JSON file with any of these settings; environment and flags override it.',
     format: String,
@@ -317,20 +318,6 @@ const SCHEMA = {
 
 export function buildSchema(sources: { env: NodeJS.ProcessEnv; args: string[] }) {
   return convict(SCHEMA, sources);
-}
-
-/** Every setting's command-line flag, without its leading `--`. */
-export function flagNames(): Set<string> {
-  const names = new Set<string>();
-  const walk = (node: object): void => {
-    for (const value of Object.values(node)) {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
-      if ('arg' in value && typeof value.arg === 'string') names.add(value.arg);
-      else walk(value);
-    }
-  };
-  walk(SCHEMA);
-  return names;
 }
 
 export type ConfigSchema = ReturnType<typeof buildSchema>;
