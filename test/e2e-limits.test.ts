@@ -11,6 +11,7 @@ import { DataType, node, serializeModel, valueInfo } from '../scripts/onnx/build
 import { createClient, fp32Bytes, startTestServer, type InferenceClient, type TestServer } from './support/server';
 import { serveRepository, type RepositoryServer } from './support/generated-models';
 import { createHealthClient, expectRpcError, frameBytes } from './support/e2e-helpers';
+import { silentConnection } from './support/silent-connection';
 import { waitFor } from './support/wait-for';
 
 /** text_echo: text STRING [batch, n] -> same, by Identity; auto-configured (max_batch_size 4). */
@@ -188,12 +189,7 @@ describe('e2e: limits', function () {
 
     it('closes a connection that sends nothing once the preface timeout has passed, freeing its place for a client', async () => {
       const openedAt = performance.now();
-      const silent = net.connect(t.port, '127.0.0.1');
-      silent.on('error', () => undefined);
-      // Flowing, so that the server's end of the connection is read and closes this one.
-      silent.resume();
-      await new Promise((resolve) => silent.once('connect', resolve));
-      const closedAt = await new Promise<number>((resolve) => silent.once('close', () => resolve(performance.now())));
+      const closedAt = await (await silentConnection(t.port)).closed;
       // grpc-js kept such a connection for good: GRPC_MAX_CONNECTIONS of them refused every client.
       expect(closedAt - openedAt).to.be.at.least(prefaceTimeoutMs - 20);
       const client = ownConnection(t.port);

@@ -3,26 +3,13 @@
  * connections to it once took every file descriptor of the process, and gRPC accepted no more.
  */
 import { expect } from 'chai';
-import * as net from 'node:net';
 import { freePort } from '../scripts/bench/free-port';
 import { createLogger } from '../src/observability/logger';
 import { METRICS_CONNECTION_BOUNDS, startMetricsServer, type ConnectionBounds, type MetricsServer } from '../src/observability/metrics/metrics-server';
 import { ShadowMetrics } from '../src/observability/metrics/shadow-metrics';
 import { ModelRepository } from '../src/repository/model-repository';
 import { testConfig } from './support/server';
-
-/** A connection that sends nothing; resolves when the server has accepted it and `closed` when it ends. */
-function idleConnection(port: number): Promise<{ socket: net.Socket; closed: Promise<number> }> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const closed = new Promise<number>((done) => socket.once('close', () => done(performance.now())));
-    // Flowing, so that the server's end of the connection is read and closes this one.
-    socket.resume();
-    socket.once('error', () => undefined);
-    socket.once('connect', () => resolve({ socket, closed }));
-    socket.once('error', reject);
-  });
-}
+import { silentConnection } from './support/silent-connection';
 
 async function status(port: number): Promise<number> {
   return (await fetch(`http://127.0.0.1:${port}/v2/health/live`)).status;
@@ -46,8 +33,8 @@ describe('metrics port: connection bounds', () => {
 
   it('closes a connection past the bound at once, keeps those within it, and serves again once they leave', async () => {
     const server = await start({ maxConnections: 3, idleTimeoutMs: 60_000 });
-    const held = await Promise.all([1, 2, 3].map(() => idleConnection(server.port)));
-    await (await idleConnection(server.port)).closed;
+    const held = await Promise.all([1, 2, 3].map(() => silentConnection(server.port)));
+    await (await silentConnection(server.port)).closed;
     expect(held.map((h) => h.socket.readyState), 'the connections within the bound').to.deep.equal(['open', 'open', 'open']);
     for (const h of held) h.socket.destroy();
     await Promise.all(held.map((h) => h.closed));
@@ -58,7 +45,7 @@ describe('metrics port: connection bounds', () => {
     const idleTimeoutMs = 300;
     const server = await start({ maxConnections: 64, idleTimeoutMs });
     const openedAt = performance.now();
-    const idle = await idleConnection(server.port);
+    const idle = await silentConnection(server.port);
     expect((await idle.closed) - openedAt).to.be.at.least(idleTimeoutMs - 20);
   });
 });
