@@ -17,7 +17,7 @@ import { RepositoryPoller } from './repository/repository-poller';
 import { ShadowMetrics } from './observability/metrics/shadow-metrics';
 import { ShadowTraffic } from './rollout/shadow-traffic';
 import { Router } from './routing/router';
-import { PROTO_DIR } from './transport/protos';
+import { PROTO_DIR } from './platform/proto-dir';
 import { startGrpcServer } from './transport/server';
 
 /** ServerMetadata reports the package's own name and version. */

@@ -44,6 +44,7 @@ describe('e2e model control mode poll', function () {
         { name: 'goner', config: BATCHING, versions: v(1) },
         { name: 'reconfigured', config: BATCHING, versions: v(1, 2) },
         { name: 'misconfigured', config: BATCHING, versions: v(1) },
+        { name: 'to_pbtxt', config: BATCHING, versions: v(1) },
         { name: 'rewritten', config: BATCHING, versions: v(1) },
         { name: 'still', config: ALL, versions: v(1, 2) },
       ],
@@ -181,6 +182,22 @@ describe('e2e model control mode poll', function () {
     expect(versionsOf('misconfigured').get(1)).not.to.equal(before.get(1));
     expect(await rowReason(), 'the failure is cleared by the load that took').to.equal('');
     expect(t.server.repository.get('misconfigured')!.failures).to.deep.equal([]);
+  });
+
+  it('reloads nothing when config.json becomes a config.pbtxt of the same content, and reloads when the config.pbtxt changes', async () => {
+    const before = versionsOf('to_pbtxt');
+    const pbtxt = path.join(t.repo, 'to_pbtxt', 'config.pbtxt');
+    fs.writeFileSync(pbtxt, '# the same configuration, as Triton writes it\nname: "to_pbtxt"\nmax_batch_size: 4\n');
+    fs.rmSync(path.join(t.repo, 'to_pbtxt', 'config.json'));
+    await t.server.repository.poll();
+    expect(versionsOf('to_pbtxt').get(1), 'the same version serves').to.equal(before.get(1));
+
+    fs.writeFileSync(pbtxt, 'max_batch_size: 4\ndynamic_batching { max_queue_delay_microseconds: 300 }\n');
+    await t.server.repository.poll();
+    expect(versionsOf('to_pbtxt').get(1), 'version 1 is a new load').not.to.equal(before.get(1));
+    const { config } = await t.client.unary<{ config: { dynamic_batching?: { max_queue_delay_microseconds: string } } }>('ModelConfig', { name: 'to_pbtxt' });
+    expect(config.dynamic_batching?.max_queue_delay_microseconds).to.equal('300');
+    expectComputedBy(await inferVersioned(t.client, 'to_pbtxt'), 1);
   });
 
   it('reloads a version whose model.onnx was rewritten in place, same size, new weights', async () => {

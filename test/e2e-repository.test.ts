@@ -26,6 +26,30 @@ interface MetadataResponse {
   outputs: { name: string; datatype: string; shape: string[] }[];
 }
 
+/** models/stock_scorer/config.json in protobuf's text format, as Triton's config.pbtxt. */
+const SCORER_PBTXT = `# stock_scorer, as Triton would read it
+name: "pbtxt_scorer"
+platform: "onnxruntime_onnx"
+max_batch_size: 64
+input [
+  {
+    name: "features"
+    data_type: TYPE_FP32
+    dims: [ 8 ]
+  }
+]
+output [
+  { name: "score", data_type: TYPE_FP32, dims: [ 1 ] },
+  { name: "standardized", data_type: TYPE_FP32, dims: [ 8 ] }
+]
+dynamic_batching { max_queue_delay_microseconds: 200 }
+instance_group [ { count: 1, kind: KIND_CPU } ]
+`;
+
+function writeConfigPbtxt(repo: string, model: string, text: string): void {
+  fs.writeFileSync(path.join(repo, model, 'config.pbtxt'), text);
+}
+
 /** Two deterministic 8x8 images. */
 const IMAGES = Float32Array.from({ length: 2 * 64 }, (_, i) => Math.sin(i * 0.37) * 0.5 + 0.5);
 
@@ -61,6 +85,18 @@ describe('e2e: model repository', function () {
     for (const v of ['007', '18446744073709551616']) writeModelFile(repo, 'only_odd_folders', v, digits);
     writeModelFile(repo, 'broken_json', 1, scorer);
     fs.writeFileSync(path.join(repo, 'broken_json', 'config.json'), '{ "max_batch_size": 64, }');
+    // The bundled config.json as Triton writes it, and as JSON beside it to compare.
+    writeModelFile(repo, 'pbtxt_scorer', 1, scorer);
+    writeConfigPbtxt(repo, 'pbtxt_scorer', SCORER_PBTXT);
+    writeModelFile(repo, 'json_scorer', 1, scorer);
+    writeModelConfig(repo, 'json_scorer', { ...config, name: 'json_scorer' });
+    writeModelFile(repo, 'both_configs', 1, scorer);
+    writeConfigPbtxt(repo, 'both_configs', SCORER_PBTXT.replace('pbtxt_scorer', 'both_configs'));
+    writeModelConfig(repo, 'both_configs', config);
+    writeModelFile(repo, 'bad_pbtxt', 1, scorer);
+    writeConfigPbtxt(repo, 'bad_pbtxt', 'max_batch_size: 64\ndynamic_batching { max_queue_delay_microseconds: 200 ');
+    writeModelFile(repo, 'pbtxt_wrong_dims', 1, scorer);
+    writeConfigPbtxt(repo, 'pbtxt_wrong_dims', 'max_batch_size: 64\ninput { name: "features" data_type: TYPE_FP32 dims: [7] }');
     t = await startTestServer({ MODEL_REPOSITORY: repo });
   });
   after(async () => {
@@ -224,6 +260,44 @@ describe('e2e: model repository', function () {
         expect(await ready(model), model).to.equal(true);
         expect((await infer(model)).outputs[0].shape, model).to.deep.equal(['1', '10']);
       }
+    });
+  });
+  describe("Triton's config.pbtxt", () => {
+    it('serves a model configured by config.pbtxt as it serves the same configuration in config.json', async () => {
+      type Config = { config: Record<string, unknown> };
+      const [fromPbtxt, fromJson] = await Promise.all(
+        ['pbtxt_scorer', 'json_scorer'].map(async (name) => (await t.client.unary<Config>('ModelConfig', { name, version: '' })).config),
+      );
+      expect(fromPbtxt.name).to.equal('pbtxt_scorer');
+      // The names differ, and the instance group is named after its model.
+      expect(JSON.parse(JSON.stringify(fromPbtxt).replaceAll('pbtxt_scorer', 'm'))).to.deep.equal(JSON.parse(JSON.stringify(fromJson).replaceAll('json_scorer', 'm')));
+      expect(fromPbtxt).to.include({ max_batch_size: 64 });
+      expect(fromPbtxt.dynamic_batching).to.include({ max_queue_delay_microseconds: '200' });
+      const res = await t.client.unary<InferResponse>('ModelInfer', {
+        model_name: 'pbtxt_scorer',
+        inputs: [{ name: 'features', datatype: 'FP32', shape: [2, 8] }],
+        raw_input_contents: [fp32Bytes(Array.from({ length: 16 }, (_, i) => i / 16))],
+      });
+      expect(res.outputs.map((o) => [o.name, o.shape])).to.deep.equal([['score', ['2', '1']], ['standardized', ['2', '8']]]);
+    });
+
+    it('keeps a model with both config.pbtxt and config.json from loading, naming both', async () => {
+      expect(await ready('both_configs')).to.equal(false);
+      expect(t.server.repository.get('both_configs')?.failures.join('; ')).to.equal(
+        "model 'both_configs' has both config.pbtxt and config.json: keep one (config.json takes this server's additions too)",
+      );
+    });
+
+    it('names the line and column of a config.pbtxt it cannot read', async () => {
+      expect(await ready('bad_pbtxt')).to.equal(false);
+      expect(t.server.repository.get('bad_pbtxt')?.failures.join('; ')).to.equal(
+        "model 'bad_pbtxt' config.pbtxt: line 2, column 54: expected '}' to close inference.ModelDynamicBatching, found the end of the text",
+      );
+    });
+
+    it('names config.pbtxt when what it states contradicts the model', async () => {
+      expect(await ready('pbtxt_wrong_dims')).to.equal(false);
+      expect(t.server.repository.get('pbtxt_wrong_dims')?.failures.join('; ')).to.match(/^version 1: model 'pbtxt_wrong_dims' config\.pbtxt: .*'features'.*\[7\].*\[8\]/);
     });
   });
 });

@@ -73,6 +73,34 @@ describe('model config.json parsing', () => {
     expect(parseError({ sequence_batching: {} })).to.contain('sequence_batching');
   });
 
+  it("refuses, by name, Triton's fields that would change what the model computes or how it is called, and ignores those that only tune Triton", () => {
+    const tensor = { name: 'x', data_type: 'TYPE_FP32', dims: [4] };
+    const refusals: [object, string][] = [
+      [{ ensemble_scheduling: {} }, 'ensemble_scheduling is not supported'],
+      [{ batch_input: [{ kind: 'BATCH_ELEMENT_COUNT' }] }, 'batch_input is not supported'],
+      [{ batch_output: [{ kind: 'BATCH_SCATTER_WITH_INPUT_SHAPE' }] }, 'batch_output is not supported'],
+      [{ default_model_filename: 'resnet.onnx' }, "default_model_filename 'resnet.onnx' is not supported: name each version's file model.onnx"],
+      [{ model_transaction_policy: { decoupled: true } }, 'model_transaction_policy.decoupled is not supported'],
+      [{ input: [{ ...tensor, reshape: { shape: [2, 2] } }] }, "input[0].reshape is not supported: give dims as the model's own"],
+      [{ output: [tensor, { ...tensor, reshape: { shape: [] } }] }, 'output[1].reshape is not supported'],
+      [{ input: [{ ...tensor, allow_ragged_batch: true }] }, 'input[0].allow_ragged_batch is not supported'],
+      [{ input: [{ ...tensor, is_shape_tensor: true }] }, 'input[0].is_shape_tensor is not supported'],
+      [{ input: [{ ...tensor, optional: true }] }, 'input[0].optional is not supported'],
+      [{ output: [{ ...tensor, is_shape_tensor: true }] }, 'output[0].is_shape_tensor is not supported'],
+    ];
+    for (const [json, message] of refusals) expect(parseError(json), JSON.stringify(json)).to.contain(`model 'm' config.json: ${message}`);
+    const tuning = {
+      default_model_filename: 'model.onnx',
+      batch_input: [],
+      model_transaction_policy: { decoupled: false },
+      response_cache: { enable: true },
+      model_operations: { op_library_filename: [] },
+      input: [{ ...tensor, format: 'FORMAT_NCHW', optional: false, allow_ragged_batch: false }],
+      output: [{ ...tensor, label_filename: 'labels.txt', is_shape_tensor: false }],
+    };
+    expect(parseModelConfig('m', tuning, QUEUE).inputs).to.deep.equal([{ name: 'x', datatype: 'FP32', dims: [4] }]);
+  });
+
   it('reads run_on_event_loop and its limit from Triton\'s parameters map, leaves other parameters alone, and refuses bad ones', () => {
     const on = (extra: object = {}) => ({ parameters: { run_on_event_loop: { string_value: 'true' }, ...extra } });
     expect(parseModelConfig('m', {}, QUEUE).eventLoop).to.equal(undefined);

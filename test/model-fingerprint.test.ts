@@ -17,7 +17,7 @@ describe('model folder fingerprint', () => {
 
   const fingerprint = async (): Promise<string> => {
     const folder = await readModelFolder(repo, 'm');
-    return folderFingerprint(folder!.configText, folder!.versions);
+    return folderFingerprint(folder!.configs, folder!.versions);
   };
   const file = (version: number): string => path.join(repo, 'm', String(version), 'model.onnx');
 
@@ -27,7 +27,7 @@ describe('model folder fingerprint', () => {
     writeModelFile(repo, 'm', 10, Buffer.from('ten'));
     const folder = await readModelFolder(repo, 'm');
     expect([...folder!.versions.keys()]).to.deep.equal([1, 10]);
-    expect(JSON.parse(folder!.configText!)).to.deep.equal({ max_batch_size: 4 });
+    expect(folder!.configs.map((c) => [c.file, JSON.parse(c.text)])).to.deep.equal([['config.json', { max_batch_size: 4 }]]);
     expect(await readModelFolder(repo, 'absent')).to.equal(undefined);
     fs.mkdirSync(path.join(repo, '.hidden'));
     expect(await listModelFolders(repo)).to.deep.equal(['m']);
@@ -44,6 +44,24 @@ describe('model folder fingerprint', () => {
     expect(edited).not.to.equal(before);
     fs.rmSync(path.join(repo, 'm', 'config.json'));
     expect(await fingerprint()).not.to.equal(edited);
+  });
+
+  it('reads config.pbtxt too, and changes with its content, when it appears and when it goes', async () => {
+    const before = await fingerprint();
+    const pbtxt = path.join(repo, 'm', 'config.pbtxt');
+    fs.writeFileSync(pbtxt, 'max_batch_size: 4\n');
+    const folder = await readModelFolder(repo, 'm');
+    expect(folder!.configs.map((c) => [c.file, c.text])).to.deep.equal([
+      ['config.pbtxt', 'max_batch_size: 4\n'],
+      ['config.json', '{\n  "max_batch_size": 4\n}\n'],
+    ]);
+    const added = await fingerprint();
+    expect(added).not.to.equal(before);
+    fs.writeFileSync(pbtxt, 'max_batch_size: 8\n');
+    const edited = await fingerprint();
+    expect(edited).not.to.equal(added);
+    fs.rmSync(pbtxt);
+    expect(await fingerprint()).to.equal(before);
   });
 
   it('changes when a model.onnx is rewritten in place with bytes of the same size', async () => {

@@ -1,5 +1,6 @@
 /** The rollout block of config.json: what it keeps, what it refuses and why, and the check against the served versions. */
 import { expect } from 'chai';
+import type { ConfigSource } from '../src/repository/config-source';
 import type { ModelFolder } from '../src/repository/discover';
 import { planLoad } from '../src/repository/load-plan';
 import { parseRollout } from '../src/repository/rollout-config';
@@ -20,9 +21,9 @@ function refusal(rollout: unknown): string {
 const WEIGHTS = { weights: { '1': 90, '2': 10 } };
 const GUARD = { canary: '2', max_error_rate: 0.02, max_p99_ratio: 1.5, min_requests: 200, window_seconds: 60 };
 
-function folder(config: object, versions: readonly number[]): { folder: ModelFolder; text: string } {
-  const text = JSON.stringify(config);
-  return { folder: { name: 'm', dir: '/nowhere/m', configText: text, versions: new Map(versions.map((v) => [v, `stamp${v}`])), ignored: [] }, text };
+function folder(config: object, versions: readonly number[]): { folder: ModelFolder; configs: ConfigSource[] } {
+  const configs = [{ file: 'config.json' as const, text: JSON.stringify(config) }];
+  return { folder: { name: 'm', dir: '/nowhere/m', configs, versions: new Map(versions.map((v) => [v, `stamp${v}`])), ignored: [] }, configs };
 }
 
 describe('rollout config.json block', () => {
@@ -75,8 +76,8 @@ describe('rollout config.json block', () => {
   it('refuses, at load, a rollout that names a version the version policy does not serve', () => {
     const all = { version_policy: { all: {} } };
     const load = (rollout: object, versions: readonly number[], config: object = all): (() => unknown) => {
-      const { folder: f, text } = folder({ ...config, rollout }, versions);
-      return () => planLoad(f, text, 16);
+      const { folder: f, configs } = folder({ ...config, rollout }, versions);
+      return () => planLoad(f, configs, 16);
     };
     expect(load(WEIGHTS, [1, 2])).not.to.throw();
     expect(load({ weights: { '1': 90, '3': 10 } }, [1, 2])).to.throw("model 'm' config.json: rollout weights name version 3, which is not loaded (loaded: 1, 2)");
@@ -88,11 +89,11 @@ describe('rollout config.json block', () => {
   it('gives the versions the same source whatever the rollout says, so a weight change reloads nothing', () => {
     const all = { version_policy: { all: {} } };
     const sources = (rollout: object): string[] => {
-      const { folder: f, text } = folder({ ...all, rollout }, [1, 2]);
-      return [...planLoad(f, text, 16).versions.values()];
+      const { folder: f, configs } = folder({ ...all, rollout }, [1, 2]);
+      return [...planLoad(f, configs, 16).versions.values()];
     };
     expect(sources({ weights: { '1': 80, '2': 20 } })).to.deep.equal(sources(WEIGHTS));
-    const { folder: f, text } = folder({ ...all, max_batch_size: 2, rollout: WEIGHTS }, [1, 2]);
-    expect([...planLoad(f, text, 16).versions.values()], 'any other change still does').not.to.deep.equal(sources(WEIGHTS));
+    const { folder: f, configs } = folder({ ...all, max_batch_size: 2, rollout: WEIGHTS }, [1, 2]);
+    expect([...planLoad(f, configs, 16).versions.values()], 'any other change still does').not.to.deep.equal(sources(WEIGHTS));
   });
 });

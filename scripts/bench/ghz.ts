@@ -6,7 +6,7 @@ import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadWindow } from './load-result';
-import { PROTO_DIR } from '../../src/transport/protos';
+import { PROTO_DIR } from '../../src/platform/proto-dir';
 import { onCpus } from './cpu-pinning';
 import { SERVICE_NAME } from './protocol';
 

@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protoLoader from '@grpc/proto-loader';
-import { LOADER_OPTIONS, PROTO_DIR } from '../../src/transport/protos';
+import { PROTO_DIR } from '../../src/platform/proto-dir';
+import { LOADER_OPTIONS } from '../../src/transport/protos';
 import { STOCK_FEATURES } from '../make-models';
 
 export const SERVICE_NAME = 'inference.GRPCInferenceService';

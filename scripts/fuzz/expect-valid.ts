@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PROTO_DIR } from '../../src/transport/protos';
+import { PROTO_DIR } from '../../src/platform/proto-dir';
 import { ELEMENT_SIZE, type EchoType } from './seeds';
 
 interface TensorConfig {

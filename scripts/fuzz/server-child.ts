@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { freePort } from '../bench/free-port';
 import { readRssBytes } from '../bench/proc-stats';
-import { PROTO_DIR } from '../../src/transport/protos';
+import { PROTO_DIR } from '../../src/platform/proto-dir';
 
 const REPO_ROOT = path.dirname(PROTO_DIR);
 

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
-import { PROTO_DIR } from '../../src/transport/protos';
+import { PROTO_DIR } from '../../src/platform/proto-dir';
 
 // keepCase: the proto's snake_case names, as the server's proto-loader keeps them.
 const root = new protobuf.Root().loadSync(path.join(PROTO_DIR, 'grpc_service.proto'), { keepCase: true });

@@ -22,7 +22,7 @@ export function completeConfig(
   defaults: AutoConfigDefaults,
 ): ModelConfig {
   const fail = (message: string): never => {
-    throw new ModelConfigError(partial.name, message);
+    throw new ModelConfigError(partial.name, message, partial.configFile);
   };
   const all = [...io.inputs, ...io.outputs];
   const modelBatches = all.length > 0 && all.every((m) => m.shape.length >= 1 && m.shape[0] === -1);

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { CONFIG_FILES, type ConfigSource } from './config-source';
 import type { VersionPolicy } from './model-config';
 import { fileStamp, isMissing } from './model-fingerprint';
 
@@ -7,8 +8,8 @@ import { fileStamp, isMissing } from './model-fingerprint';
 export interface ModelFolder {
   readonly name: string;
   readonly dir: string;
-  /** config.json's text, or undefined when the folder has none (auto-config). */
-  readonly configText: string | undefined;
+  /** Each configuration file present (config.pbtxt, config.json): none means auto-config, two are refused at load. */
+  readonly configs: readonly ConfigSource[];
   /** Numeric version folders that hold a model.onnx, ascending, each with its file's stamp. */
   readonly versions: ReadonlyMap<number, string>;
   /** Numeric folders holding a model.onnx that name no version, each with why ("'01' (a leading zero: name it '1')"). */
@@ -16,7 +17,6 @@ export interface ModelFolder {
 }
 
 export const MODEL_FILE = 'model.onnx';
-export const CONFIG_FILE = 'config.json';
 
 /** The model folders of the repository in Triton's layout, by name; hidden entries are ignored. */
 export async function listModelFolders(repository: string): Promise<string[]> {
@@ -35,7 +35,7 @@ export async function listModelFolders(repository: string): Promise<string[]> {
   return names.sort((a, b) => a.localeCompare(b));
 }
 
-/** Reads `<repository>/<name>/`: config.json and the version folders; undefined when the folder is gone. */
+/** Reads `<repository>/<name>/`: its configuration files and version folders; undefined when the folder is gone. */
 export async function readModelFolder(repository: string, name: string): Promise<ModelFolder | undefined> {
   const dir = path.join(repository, name);
   let children;
@@ -57,13 +57,15 @@ export async function readModelFolder(repository: string, name: string): Promise
     else if (String(version) !== child.name) ignored.push(`'${child.name}' (a leading zero: name it '${version}')`);
     else found.push([version, stamp]);
   }
-  let configText: string | undefined;
-  try {
-    configText = await fs.readFile(path.join(dir, CONFIG_FILE), 'utf8');
-  } catch (err) {
-    if (!isMissing(err)) throw err;
+  const configs: ConfigSource[] = [];
+  for (const file of CONFIG_FILES) {
+    try {
+      configs.push({ file, text: await fs.readFile(path.join(dir, file), 'utf8') });
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
   }
-  return { name, dir, configText, versions: new Map(found.sort(([a], [b]) => a - b)), ignored: ignored.sort() };
+  return { name, dir, configs, versions: new Map(found.sort(([a], [b]) => a - b)), ignored: ignored.sort() };
 }
 
 /** The versions a policy serves out of those on disk. */

@@ -1,5 +1,6 @@
 /** What loading a model folder means: its parsed configuration and the versions its policy serves. */
 import { isObject } from './config-json';
+import { configObject, type ConfigSource } from './config-source';
 import { MODEL_FILE, selectVersions, type ModelFolder } from './discover';
 import { ModelConfigError, parseModelConfig, type PartialModelConfig } from './model-config';
 import { versionSource } from './model-fingerprint';
@@ -13,14 +14,19 @@ export interface LoadPlan {
 }
 
 /**
- * Throws, naming the model, when the configuration is bad, no version on disk matches its policy,
- * or the rollout names a version the policy does not serve.
+ * Throws, naming the model, when the configuration is bad (or written twice, as config.pbtxt and
+ * config.json), no version on disk matches its policy, or the rollout names a version the policy
+ * does not serve.
  */
-export function planLoad(folder: ModelFolder, configText: string | undefined, defaultMaxQueueSize: number): LoadPlan {
-  const json = configText === undefined ? {} : parseJson(folder.name, configText);
-  const partial = parseModelConfig(folder.name, json, defaultMaxQueueSize);
+export function planLoad(folder: ModelFolder, configs: readonly ConfigSource[], defaultMaxQueueSize: number): LoadPlan {
+  if (configs.length > 1) {
+    throw new Error(`model '${folder.name}' has both ${configs.map((c) => c.file).join(' and ')}: keep one (config.json takes this server's additions too)`);
+  }
+  const config = configs[0];
+  const json = config === undefined ? {} : configObject(folder.name, config);
+  const partial = parseModelConfig(folder.name, json, defaultMaxQueueSize, config?.file);
   const fail = (message: string): never => {
-    throw new ModelConfigError(folder.name, message);
+    throw new ModelConfigError(folder.name, message, config?.file);
   };
   const rollout = parseRollout(isObject(json) ? json.rollout : undefined, fail);
   const chosen = selectVersions([...folder.versions.keys()], partial.versionPolicy);
@@ -29,8 +35,9 @@ export function planLoad(folder: ModelFolder, configText: string | undefined, de
     throw new Error(`no version folder with ${MODEL_FILE} matches the version policy${ignored}`);
   }
   if (rollout) checkNamedVersions(rollout, chosen, fail);
-  // A change to the rollout alone reloads no version: only the new entry's routing changes.
-  const source = rollout && isObject(json) ? JSON.stringify({ ...json, rollout: undefined }) : configText;
+  // What a version is built from is the configuration as read, so a change to the rollout alone, a
+  // comment or the layout reloads no version: only the new entry's routing changes.
+  const source = config === undefined ? undefined : JSON.stringify({ ...(json as object), rollout: undefined });
   return {
     partial,
     versions: new Map(chosen.map((v) => [v, versionSource(source, folder.versions.get(v)!)])),
@@ -41,13 +48,5 @@ export function planLoad(folder: ModelFolder, configText: string | undefined, de
 function checkNamedVersions(rollout: RolloutConfig, served: readonly number[], fail: (message: string) => never): void {
   for (const { key, version } of namedVersions(rollout)) {
     if (!served.includes(version)) fail(`${key} version ${version}, which is not loaded (loaded: ${served.join(', ')})`);
-  }
-}
-
-function parseJson(model: string, text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new Error(`model '${model}' config.json is not valid JSON: ${(err as Error).message}`);
   }
 }

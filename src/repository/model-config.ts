@@ -10,6 +10,7 @@ import { isObject, nonNegativeInt, positiveInt, type Fail, type Json } from './c
 import { instanceDevices, parseInstanceGroup, type InstanceGroup } from './instance-group-config';
 import { parseInputStatistics, parseInputValidation, type InputStatistics, type InputValidation } from './input-rules-config';
 import { parseEventLoop, type EventLoopConfig } from './event-loop-config';
+import { refuseUnsupported } from './unsupported-config';
 import { parseModelWarmup, type WarmupSample } from './warmup-config';
 
 export interface TensorSpec {
@@ -67,11 +68,14 @@ export interface ModelConfig {
   readonly warmup: readonly WarmupSample[];
   /** Absent: the sessions run on worker threads (event-loop-config.ts). */
   readonly eventLoop?: EventLoopConfig;
+  /** The file the configuration was read from, for the errors found once the ONNX file is open; absent: config.json or none. */
+  readonly configFile?: string;
 }
 
 export class ModelConfigError extends Error {
-  constructor(model: string, message: string) {
-    super(`model '${model}' config.json: ${message}`);
+  /** `file`: the configuration file the problem is in (config.json or config.pbtxt). */
+  constructor(model: string, message: string, file = 'config.json') {
+    super(`model '${model}' ${file}: ${message}`);
     this.name = 'ModelConfigError';
   }
 }
@@ -85,7 +89,6 @@ export const MAX_PRIORITY_LEVELS = 1000;
 
 const PLATFORMS = new Set(['onnxruntime_onnx', '']);
 const BACKENDS = new Set(['onnxruntime', '']);
-const UNSUPPORTED = ['sequence_batching', 'ensemble_scheduling'];
 
 /** The parts of a config.json that the ONNX file may fill in (auto-config) are left undefined. */
 export interface PartialModelConfig extends Omit<ModelConfig, 'inputs' | 'outputs' | 'maxBatchSize'> {
@@ -94,16 +97,16 @@ export interface PartialModelConfig extends Omit<ModelConfig, 'inputs' | 'output
   readonly maxBatchSize: number | undefined;
 }
 
-export function parseModelConfig(model: string, json: unknown, defaultMaxQueueSize: number): PartialModelConfig {
+export function parseModelConfig(model: string, json: unknown, defaultMaxQueueSize: number, configFile?: string): PartialModelConfig {
   const fail = (message: string): never => {
-    throw new ModelConfigError(model, message);
+    throw new ModelConfigError(model, message, configFile);
   };
   if (!isObject(json)) fail('must be a JSON object');
   const c = json as Json;
   if (c.name !== undefined && c.name !== model) fail(`name '${String(c.name)}' does not match the folder name`);
   if (c.platform !== undefined && !PLATFORMS.has(String(c.platform))) fail(`platform '${String(c.platform)}' is not served here (only onnxruntime_onnx)`);
   if (c.backend !== undefined && !BACKENDS.has(String(c.backend))) fail(`backend '${String(c.backend)}' is not served here (only onnxruntime)`);
-  for (const key of UNSUPPORTED) if (c[key] !== undefined) fail(`${key} is not supported`);
+  refuseUnsupported(c, fail);
 
   const maxBatchSize = c.max_batch_size === undefined ? undefined : nonNegativeInt(c.max_batch_size, 'max_batch_size', fail);
   const tensors = (key: 'input' | 'output'): TensorSpec[] | undefined => {
@@ -129,6 +132,7 @@ export function parseModelConfig(model: string, json: unknown, defaultMaxQueueSi
     dynamicBatching: c.dynamic_batching === undefined ? undefined : parseDynamicBatching(c.dynamic_batching, defaultMaxQueueSize, fail),
     warmup: parseModelWarmup(c.model_warmup, fail),
     eventLoop: parseEventLoop(c.parameters, instanceCount, fail),
+    ...(configFile !== undefined && { configFile }),
   };
 }
 

@@ -65,7 +65,7 @@ export class ModelControl {
     }
   }
 
-  /** Loads a model, or reloads what changed of a loaded one; `configText` replaces its config.json for this load. */
+  /** Loads a model, or reloads what changed of a loaded one; `configText` (JSON) replaces its configuration file for this load. */
   load(name: string, configText: string | undefined): Promise<void> {
     this.checkExplicit();
     checkFolderName(name);
@@ -77,7 +77,8 @@ export class ModelControl {
       this.loading.set(name, cancel);
       let failure: string | undefined;
       try {
-        failure = await this.lifecycle.apply(folder, configText ?? folder.configText, cancel.signal);
+        const configs = configText === undefined ? folder.configs : [{ file: 'config.json' as const, text: configText }];
+        failure = await this.lifecycle.apply(folder, configs, cancel.signal);
       } finally {
         this.loading.delete(name);
       }
@@ -156,17 +157,17 @@ export class ModelControl {
       this.store.delete(name);
       return;
     }
-    const fingerprint = folderFingerprint(folder.configText, folder.versions);
+    const fingerprint = folderFingerprint(folder.configs, folder.versions);
     if (this.seen.get(name) === fingerprint) return;
     this.seen.set(name, fingerprint);
-    await this.lifecycle.apply(folder, folder.configText);
+    await this.lifecycle.apply(folder, folder.configs);
   }
 
   private async loadAtStart(name: string): Promise<void> {
     const folder = await this.readFolder(name);
     if (folder === null) return;
     if (folder) {
-      await this.lifecycle.apply(folder, folder.configText);
+      await this.lifecycle.apply(folder, folder.configs);
       return;
     }
     const reason = `--load-model names '${name}', but the model repository has no folder '${name}'`;

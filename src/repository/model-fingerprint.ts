@@ -1,11 +1,12 @@
 /**
  * What a poll compares to tell whether a model changed on disk, and what a loaded version was
- * built from. config.json counts by its content (it is small). A model.onnx counts by size,
+ * built from. A configuration file counts by its content (it is small). A model.onnx counts by size,
  * modification time (ns) and inode rather than by a hash: hashing every file of every model at
  * every poll would read gigabytes to find nothing, while a rewrite in place changes the mtime and
  * a replacement by rename (the safe way to update a model) changes the inode.
  */
 import * as fs from 'node:fs/promises';
+import type { ConfigSource } from './config-source';
 
 /** size:mtimeNs:inode of a file, or undefined when there is none. */
 export async function fileStamp(file: string): Promise<string | undefined> {
@@ -18,14 +19,14 @@ export async function fileStamp(file: string): Promise<string | undefined> {
   }
 }
 
-/** The configuration text (undefined: none, auto-config) and the file a version is loaded from. */
-export function versionSource(configText: string | undefined, stamp: string): string {
-  return JSON.stringify([configText ?? null, stamp]);
+/** The configuration as read (undefined: none, auto-config) and the file a version is loaded from. */
+export function versionSource(config: string | undefined, stamp: string): string {
+  return JSON.stringify([config ?? null, stamp]);
 }
 
-/** Everything of a model folder that a poll watches: config.json's text and each version's file stamp. */
-export function folderFingerprint(configText: string | undefined, versions: ReadonlyMap<number, string>): string {
-  return JSON.stringify([configText ?? null, [...versions]]);
+/** Everything of a model folder that a poll watches: its configuration files and each version's file stamp. */
+export function folderFingerprint(configs: readonly ConfigSource[], versions: ReadonlyMap<number, string>): string {
+  return JSON.stringify([configs, [...versions]]);
 }
 
 /** The path, or a folder on it, does not exist. */

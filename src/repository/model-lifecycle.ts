@@ -7,6 +7,7 @@
 import type { Logger } from '../observability/logger';
 import type { RollbackTally } from '../rollout/rollback-tally';
 import { RolloutState } from '../rollout/rollout-state';
+import type { ConfigSource } from './config-source';
 import type { ModelFolder } from './discover';
 import { planLoad, type LoadPlan } from './load-plan';
 import { LOADING, modelEntry, READY, UNLOADED, UNLOADED_STATUS, UNLOADING, type EntryStore, type ModelEntry, type Rollout, type VersionStatus } from './model-entry';
@@ -32,12 +33,12 @@ export class ModelLifecycle {
    * it did. When versions serve, a failure keeps them all (Triton's rule); when none serve, the
    * versions that loaded serve. A model loaded or asked for is one readiness waits for.
    */
-  async apply(folder: ModelFolder, configText: string | undefined, cancel?: AbortSignal): Promise<string | undefined> {
+  async apply(folder: ModelFolder, configs: readonly ConfigSource[], cancel?: AbortSignal): Promise<string | undefined> {
     const { name } = folder;
     const before = this.store.get(name);
     let plan: LoadPlan;
     try {
-      plan = planLoad(folder, configText, this.defaultMaxQueueSize);
+      plan = planLoad(folder, configs, this.defaultMaxQueueSize);
     } catch (err) {
       return this.refuse(before, name, (err as Error).message, new Map());
     }
@@ -60,7 +61,7 @@ export class ModelLifecycle {
     await Promise.all(
       toLoad.map(async (version) => {
         try {
-          const ready = await this.loader.load({ dir: folder.dir, version, partial: plan.partial, hasConfigFile: configText !== undefined, cancel });
+          const ready = await this.loader.load({ dir: folder.dir, version, partial: plan.partial, hasConfigFile: configs.length > 0, cancel });
           this.sources.set(ready, plan.versions.get(version)!);
           loaded.set(version, ready);
         } catch (err) {

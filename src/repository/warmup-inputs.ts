@@ -40,7 +40,7 @@ export function automaticWarmupInputs(config: ModelConfig, limits: SampleLimits)
  */
 export async function sampleInputs(config: ModelConfig, modelDir: string, sample: WarmupSample, limits: SampleLimits): Promise<Tensor[]> {
   const fail = (message: string): never => {
-    throw new ModelConfigError(config.name, `model_warmup sample '${sample.name}': ${message}`);
+    throw new ModelConfigError(config.name, `model_warmup sample '${sample.name}': ${message}`, config.configFile);
   };
   const batched = config.maxBatchSize > 0;
   if (batched && sample.batchSize > config.maxBatchSize) fail(`batch_size ${sample.batchSize} exceeds max_batch_size ${config.maxBatchSize}`);

@@ -1,17 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as protoLoader from '@grpc/proto-loader';
 import { loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
-
-/** proto/ at the repository root, found upward so it works from src/ and dist/src/ alike. */
-export const PROTO_DIR = findProtoDir(__dirname);
-
-function findProtoDir(from: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'proto', 'grpc_service.proto'))) return path.join(dir, 'proto');
-    if (path.dirname(dir) === dir) throw new Error(`proto/grpc_service.proto not found above ${from}`);
-  }
-}
+import { PROTO_DIR } from '../platform/proto-dir';
 
 /** Int64 as decimal strings keeps INT64/UINT64 contents exact; absent fields stay undefined. */
 export const LOADER_OPTIONS: protoLoader.Options = {

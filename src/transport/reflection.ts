@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { Server, ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { fileDescriptorProtos } from './file-descriptors';
-import { PROTO_DIR } from './protos';
+import { PROTO_DIR } from '../platform/proto-dir';
 
 /** The reflection protos that @grpc/reflection itself serves from, in its package. */
 export const REFLECTION_PROTO_DIR = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto');
