@@ -46,6 +46,18 @@ dynamic_batching { max_queue_delay_microseconds: 200 }
 instance_group [ { count: 1, kind: KIND_CPU } ]
 `;
 
+/**
+ * digit_cnn ([n,1,8,8] -> [n,10]) as clients see it through Triton's reshape: [n,64] -> [n,2,5];
+ * the warm-up goes through the reshape too. A request of one row waits (10 minutes at most) for
+ * another to make the preferred batch of 2.
+ */
+const RESHAPED_DIGITS_PBTXT = `max_batch_size: 8
+input [ { name: "image" data_type: TYPE_FP32 dims: [ 64 ] reshape { shape: [ 1, 8, -1 ] } } ]
+output [ { name: "logits" data_type: TYPE_FP32 dims: [ 2, 5 ] reshape: { shape: [ 10 ] } } ]
+dynamic_batching { preferred_batch_size: 2 max_queue_delay_microseconds: 600000000 }
+model_warmup [ { name: "zeros" batch_size: 2 inputs { key: "image" value: { data_type: TYPE_FP32 dims: [ 64 ] zero_data: true } } } ]
+`;
+
 function writeConfigPbtxt(repo: string, model: string, text: string): void {
   fs.writeFileSync(path.join(repo, model, 'config.pbtxt'), text);
 }
@@ -95,6 +107,8 @@ describe('e2e: model repository', function () {
     writeModelConfig(repo, 'both_configs', config);
     writeModelFile(repo, 'bad_pbtxt', 1, scorer);
     writeConfigPbtxt(repo, 'bad_pbtxt', 'max_batch_size: 64\ndynamic_batching { max_queue_delay_microseconds: 200 ');
+    writeModelFile(repo, 'reshaped_digits', 1, digits);
+    writeConfigPbtxt(repo, 'reshaped_digits', RESHAPED_DIGITS_PBTXT);
     writeModelFile(repo, 'pbtxt_wrong_dims', 1, scorer);
     writeConfigPbtxt(repo, 'pbtxt_wrong_dims', 'max_batch_size: 64\ninput { name: "features" data_type: TYPE_FP32 dims: [7] }');
     t = await startTestServer({ MODEL_REPOSITORY: repo });
@@ -279,6 +293,37 @@ describe('e2e: model repository', function () {
         raw_input_contents: [fp32Bytes(Array.from({ length: 16 }, (_, i) => i / 16))],
       });
       expect(res.outputs.map((o) => [o.name, o.shape])).to.deep.equal([['score', ['2', '1']], ['standardized', ['2', '8']]]);
+    });
+
+    it("serves Triton's reshape: clients send and get the configured dims, the model computes on its own, batched together", async () => {
+      const meta = await metadata('reshaped_digits');
+      expect(meta.inputs.map((i) => i.shape)).to.deep.equal([['-1', '64']]);
+      expect(meta.outputs.map((o) => o.shape)).to.deep.equal([['-1', '2', '5']]);
+      const { config } = await t.client.unary<{ config: { input: { reshape?: { shape: string[] } }[]; output: { reshape?: { shape: string[] } }[] } }>('ModelConfig', { name: 'reshaped_digits', version: '' });
+      expect([config.input[0]!.reshape, config.output[0]!.reshape]).to.deep.equal([{ shape: ['1', '8', '8'] }, { shape: ['10'] }]);
+      const call = (first: number, rows: number) =>
+        t.client.unary<InferResponse>('ModelInfer', {
+          model_name: 'reshaped_digits',
+          inputs: [{ name: 'image', datatype: 'FP32', shape: [rows, 64] }],
+          raw_input_contents: [fp32Bytes(Array.from(IMAGES.subarray(first * 64, (first + rows) * 64)))],
+        });
+      // The first waits for the second: one batch of 2 rows, however slow the machine.
+      const [one, other] = await Promise.all([call(0, 1), call(1, 1)]);
+      const stats = await t.client.unary<{ model_stats: { batch_stats: { batch_size: string }[] }[] }>('ModelStatistics', { name: 'reshaped_digits' });
+      expect(stats.model_stats[0]!.batch_stats.map((b) => b.batch_size)).to.deep.equal(['2']);
+      const both = await call(0, 2);
+      for (const res of [one, other]) expect(res.outputs.map((o) => o.shape)).to.deep.equal([['1', '2', '5']]);
+      expect(both.outputs.map((o) => o.shape)).to.deep.equal([['2', '2', '5']]);
+      const session = await ort.InferenceSession.create(bundledModelBytes('digit_cnn'));
+      try {
+        const expected = (await session.run({ image: new ort.Tensor('float32', IMAGES, [2, 1, 8, 8]) })).logits.data as Float32Array;
+        for (const actual of [[...readFp32(one.raw_output_contents[0]), ...readFp32(other.raw_output_contents[0])], [...readFp32(both.raw_output_contents[0])]]) {
+          expect(actual.length).to.equal(expected.length);
+          for (let i = 0; i < expected.length; i++) expect(actual[i]).to.be.closeTo(expected[i], 1e-5);
+        }
+      } finally {
+        await session.release();
+      }
     });
 
     it('keeps a model with both config.pbtxt and config.json from loading, naming both', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { InferenceError } from '../src/errors';
-import { mergeInputs, splitOutputs } from '../src/batching/merge';
+import { mergeInputs, reshapesOf, splitOutputs } from '../src/batching/merge';
 import type { WireTensor } from '../src/runtime/worker-protocol';
 import type { Tensor } from '../src/tensor/tensor';
 import { fakeJob } from './support/batching-fakes';
@@ -165,6 +165,33 @@ describe('merge', () => {
         expect(perJob[j][0].shape).to.deep.equal(job.inputs[0].shape);
         expect(Array.from(perJob[j][0].data as Float32Array)).to.deep.equal(Array.from(job.inputs[0].data as Float32Array));
       });
+    });
+  });
+  describe("Triton's reshape", () => {
+    const out = (dims: number[], values: number[]): WireTensor => ({ type: 'float32', dims, data: Float32Array.from(values) });
+    const reshapes = reshapesOf({
+      inputs: [{ name: 'x', datatype: 'FP32', dims: [4], reshape: [1, 2, 2] }, { name: 'plain', datatype: 'FP32', dims: [2] }],
+      outputs: [{ name: 'y', datatype: 'FP32', dims: [4], reshape: [2, 2] }, { name: 'plain', datatype: 'FP32', dims: [2] }],
+    });
+
+    it('gives the model its own dims for a reshaped input, and the same bytes', () => {
+      const a = fakeJob({ rows: 1, inputs: [fp32('x', [1, 4], [1, 2, 3, 4]), fp32('plain', [1, 2], [9, 9])] });
+      const b = fakeJob({ rows: 2, inputs: [fp32('x', [2, 4], [5, 6, 7, 8, 9, 10, 11, 12]), fp32('plain', [2, 2], [8, 8, 7, 7])] });
+      const { feeds } = mergeInputs([a, b], 3, true, reshapes);
+      expect(feeds.x.dims).to.deep.equal([3, 1, 2, 2]);
+      expect(Array.from(feeds.x.data as Float32Array)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+      expect(feeds.plain.dims).to.deep.equal([3, 2]);
+      const unbatched = reshapesOf({ inputs: [{ name: 'x', datatype: 'FP32', dims: [4], reshape: [2, 2] }], outputs: [] });
+      expect(mergeInputs([fakeJob({ rows: 1, inputs: [fp32('x', [4], [1, 2, 3, 4])] })], 1, false, unbatched).feeds.x.dims).to.deep.equal([2, 2]);
+    });
+
+    it("gives clients the configured dims of a reshaped output, and refuses an output the reshape cannot hold", () => {
+      const jobs = [fakeJob({ rows: 1, outputs: ['y', 'plain'] }), fakeJob({ rows: 1, outputs: ['y', 'plain'] })];
+      const perJob = splitOutputs(jobs, { y: out([2, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8]), plain: out([2, 2], [1, 2, 3, 4]) }, 2, true, reshapes);
+      expect(perJob[1].map((t) => [t.name, t.shape])).to.deep.equal([['y', [1, 4]], ['plain', [1, 2]]]);
+      expect(Array.from(perJob[1][0].data as Float32Array)).to.deep.equal([5, 6, 7, 8]);
+      expect(() => splitOutputs(jobs, { y: out([2, 3], [1, 2, 3, 4, 5, 6]) }, 2, true, reshapes))
+        .to.throw(InferenceError, "output 'y' has dims [2,3], which its reshape to [4] cannot take");
     });
   });
 });

@@ -81,8 +81,6 @@ describe('model config.json parsing', () => {
       [{ batch_output: [{ kind: 'BATCH_SCATTER_WITH_INPUT_SHAPE' }] }, 'batch_output is not supported'],
       [{ default_model_filename: 'resnet.onnx' }, "default_model_filename 'resnet.onnx' is not supported: name each version's file model.onnx"],
       [{ model_transaction_policy: { decoupled: true } }, 'model_transaction_policy.decoupled is not supported'],
-      [{ input: [{ ...tensor, reshape: { shape: [2, 2] } }] }, "input[0].reshape is not supported: give dims as the model's own"],
-      [{ output: [tensor, { ...tensor, reshape: { shape: [] } }] }, 'output[1].reshape is not supported'],
       [{ input: [{ ...tensor, allow_ragged_batch: true }] }, 'input[0].allow_ragged_batch is not supported'],
       [{ input: [{ ...tensor, is_shape_tensor: true }] }, 'input[0].is_shape_tensor is not supported'],
       [{ input: [{ ...tensor, optional: true }] }, 'input[0].optional is not supported'],
@@ -99,6 +97,22 @@ describe('model config.json parsing', () => {
       output: [{ ...tensor, label_filename: 'labels.txt', is_shape_tensor: false }],
     };
     expect(parseModelConfig('m', tuning, QUEUE).inputs).to.deep.equal([{ name: 'x', datatype: 'FP32', dims: [4] }]);
+  });
+
+  it("reads Triton's reshape as the model's own dims, working out its -1, and refuses one that cannot hold dims", () => {
+    const reshaped = (dims: number[], shape: unknown, kind: 'input' | 'output' = 'input') => ({ [kind]: [{ name: 'x', data_type: 'TYPE_FP32', dims, reshape: { shape } }] });
+    expect(parseModelConfig('m', reshaped([1000], [1000, 1, 1]), QUEUE).inputs).to.deep.equal([{ name: 'x', datatype: 'FP32', dims: [1000], reshape: [1000, 1, 1] }]);
+    expect(parseModelConfig('m', reshaped([64], [1, -1, 8], 'output'), QUEUE).outputs![0]!.reshape).to.deep.equal([1, 8, 8]);
+    expect(parseModelConfig('m', reshaped([1], []), QUEUE).inputs![0]!.reshape, 'a batched scalar: dims [1], the model [batch]').to.deep.equal([]);
+    expect(parseModelConfig('m', { input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [1], reshape: {} }] }, QUEUE).inputs![0]!.reshape).to.deep.equal([]);
+    expect(parseError(reshaped([-1, 4], [4, -1]))).to.contain('input[0].reshape needs fixed dims, not [-1,4]');
+    expect(parseError(reshaped([12], [-1, 2, -1]))).to.contain('input[0].reshape.shape may have one -1, not 2');
+    expect(parseError(reshaped([12], [5, -1]))).to.contain('input[0].reshape.shape [5,-1] cannot hold the 12 elements of dims [12]');
+    expect(parseError(reshaped([12], [0, -1]))).to.contain('cannot hold the 12 elements');
+    expect(parseError(reshaped([12], [3, 5], 'output'))).to.contain('output[0].reshape.shape [3,5] holds 15 elements, dims [12] 12');
+    expect(parseError(reshaped([12], [3, 'x']))).to.contain('input[0].reshape.shape entries must be integers >= -1');
+    expect(parseError(reshaped([12], 12))).to.contain('input[0].reshape.shape must be a list');
+    expect(parseError({ input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [12], reshape: [12] }] })).to.contain('input[0].reshape must be an object');
   });
 
   it('reads run_on_event_loop and its limit from Triton\'s parameters map, leaves other parameters alone, and refuses bad ones', () => {
@@ -146,6 +160,10 @@ describe('auto-config from the ONNX file', () => {
     expect(() => completeConfig(partial({ input: [{ name: 'x', data_type: 'TYPE_INT32', dims: [8] }] }), true, batchedIo, DEFAULTS)).to.throw(/'x' is FP32 in the model/);
     expect(() => completeConfig(partial({ input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [9] }] }), true, batchedIo, DEFAULTS)).to.throw(/dims \[9\]/);
     expect(() => completeConfig(partial({ input: [{ name: 'z', data_type: 'TYPE_FP32', dims: [8] }] }), true, batchedIo, DEFAULTS)).to.throw(/'x' is missing/);
+    // With a reshape, the model's own dims are the reshape's, and clients' are free to differ.
+    const reshaped = (shape: number[]) => partial({ input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [2, 4], reshape: { shape } }] });
+    expect(completeConfig(reshaped([8]), true, batchedIo, DEFAULTS).inputs[0]).to.deep.include({ dims: [2, 4], reshape: [8] });
+    expect(() => completeConfig(reshaped([4, 2]), true, batchedIo, DEFAULTS)).to.throw(ModelConfigError, "model 'm' config.json: input 'x' reshape [4,2] do not match the model's [8]");
     const fixed = { inputs: [{ name: 'x', type: 'float32', shape: [1, 8] }], outputs: [{ name: 'y', type: 'float32', shape: [1, 1] }] };
     expect(() => completeConfig(partial({ max_batch_size: 8 }), true, fixed, DEFAULTS)).to.throw(/variable first dimension/);
   });

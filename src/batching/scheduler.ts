@@ -13,7 +13,7 @@ import type { Tensor } from '../tensor/tensor';
 import { candidateBatch, chooseBatch, type BatchChoice, type BatchLimits } from './batch-former';
 import { DelayWake } from './delay-wake';
 import type { InferenceJob } from './inference-job';
-import { mergeInputs, splitOutputs } from './merge';
+import { mergeInputs, reshapesOf, splitOutputs, type Reshapes } from './merge';
 import { PolicyQueue } from './policy-queue';
 
 export class Scheduler {
@@ -21,6 +21,7 @@ export class Scheduler {
   private readonly limits: BatchLimits;
   private readonly delayMs: number;
   private readonly batched: boolean;
+  private readonly reshapes: Reshapes;
   private readonly preserveOrdering: boolean;
   private readonly delayWake = new DelayWake(() => this.schedule());
   /** Results held back so batches complete in the order they started (preserve_ordering). */
@@ -40,6 +41,7 @@ export class Scheduler {
   ) {
     const db = config.dynamicBatching;
     this.batched = config.maxBatchSize > 0;
+    this.reshapes = reshapesOf(config);
     this.limits = {
       maxRows: Math.max(1, config.maxBatchSize),
       maxJobs: db && this.batched ? Number.POSITIVE_INFINITY : 1,
@@ -112,11 +114,11 @@ export class Scheduler {
     }
     let outcome: Outcome;
     try {
-      const { feeds, transfer } = mergeInputs(jobs, batch.rows, this.batched);
+      const { feeds, transfer } = mergeInputs(jobs, batch.rows, this.batched, this.reshapes);
       const sent = performance.now();
       const result = await instance.run(feeds, outputsOf(jobs), transfer);
       const received = performance.now();
-      const perJob = splitOutputs(jobs, result.outputs, batch.rows, this.batched);
+      const perJob = splitOutputs(jobs, result.outputs, batch.rows, this.batched, this.reshapes);
       const done = performance.now();
       // The worker round trip beyond the run itself is the cost of moving tensors; charge half each way.
       const transferNs = Math.max(0, (received - sent) * 1e6 - result.inferNs) / 2;

@@ -47,8 +47,10 @@ export function completeConfig(
       if (!m) return fail(`${kind} '${spec.name}' is not in the model (it has ${actual.map((a) => a.name).join(', ')})`);
       const derived = fromMetadata(kind, m, maxBatchSize, fail);
       if (derived.datatype !== spec.datatype) fail(`${kind} '${spec.name}' is ${derived.datatype} in the model, not ${spec.datatype}`);
-      if (!dimsCompatible(spec.dims, derived.dims)) {
-        fail(`${kind} '${spec.name}' dims [${spec.dims.join(',')}] do not match the model's [${derived.dims.join(',')}]`);
+      const own = spec.reshape ?? spec.dims;
+      if (!dimsCompatible(own, derived.dims)) {
+        const stated = spec.reshape ? `reshape [${own.join(',')}]` : `dims [${own.join(',')}]`;
+        fail(`${kind} '${spec.name}' ${stated} do not match the model's [${derived.dims.join(',')}]`);
       }
       return spec;
     });

@@ -10,6 +10,7 @@ import { isObject, nonNegativeInt, positiveInt, type Fail, type Json } from './c
 import { instanceDevices, parseInstanceGroup, type InstanceGroup } from './instance-group-config';
 import { parseInputStatistics, parseInputValidation, type InputStatistics, type InputValidation } from './input-rules-config';
 import { parseEventLoop, type EventLoopConfig } from './event-loop-config';
+import { parseReshape } from './reshape-config';
 import { refuseUnsupported } from './unsupported-config';
 import { parseModelWarmup, type WarmupSample } from './warmup-config';
 
@@ -18,6 +19,8 @@ export interface TensorSpec {
   readonly datatype: DataType;
   /** Without the batch dimension when maxBatchSize > 0; -1 marks a variable dimension. */
   readonly dims: readonly number[];
+  /** The dims the model itself has (Triton's reshape, fixed, without the batch dimension); absent: `dims`. */
+  readonly reshape?: readonly number[];
   /** Inputs only, and only when config.json sets rules that check something. */
   readonly validation?: InputValidation;
   /** Inputs only: from config.json, or the server's default for a 2-D float input; absent when off once complete (auto-config.ts). */
@@ -148,7 +151,8 @@ function parseTensorSpec(t: unknown, kind: 'input' | 'output', where: string, fa
     if (!Number.isInteger(n) || n < -1) fail(`${where}.dims entries must be integers >= -1`);
     return n;
   });
-  const parsed: TensorSpec = { name: spec.name as string, datatype: datatype as DataType, dims };
+  const reshape = spec.reshape === undefined ? undefined : parseReshape(spec.reshape, dims, where, fail);
+  const parsed: TensorSpec = { name: spec.name as string, datatype: datatype as DataType, dims, ...(reshape && { reshape }) };
   if (kind === 'output') {
     for (const key of ['validation', 'statistics']) if (spec[key] !== undefined) fail(`${where}.${key} applies to inputs only`);
     return parsed;

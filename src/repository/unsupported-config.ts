@@ -30,7 +30,6 @@ export function refuseUnsupported(c: Json, fail: Fail): void {
     if (!Array.isArray(list)) continue;
     list.forEach((t: unknown, i: number) => {
       if (!isObject(t)) return;
-      if (t.reshape !== undefined) fail(`${kind}[${i}].reshape is not supported: give dims as the model's own`);
       for (const flag of TENSOR_FLAGS[kind]) if (t[flag] === true) fail(`${kind}[${i}].${flag} is not supported`);
     });
   }

@@ -3,7 +3,7 @@
  * instances (not through the scheduler), so nothing of it reaches ModelStatistics.
  * Configured samples (model_warmup) must succeed; the automatic warm-up is a best effort.
  */
-import { mergeInputs } from '../batching/merge';
+import { mergeInputs, reshapesOf } from '../batching/merge';
 import type { Logger } from '../observability/logger';
 import type { Instance } from '../runtime/model-instance';
 import type { Tensor } from '../tensor/tensor';
@@ -59,11 +59,12 @@ export async function warmUp(
 /** The samples in order on one instance; the first failure names its sample. */
 async function runSamples(instance: WarmupTarget, samples: readonly PreparedSample[], config: ModelConfig, batched: boolean, stopping: AbortSignal): Promise<void> {
   const outputs = config.outputs.map((o) => o.name);
+  const reshapes = reshapesOf(config);
   for (const sample of samples) {
     for (let run = 0; run < sample.runs; run++) {
       stopping.throwIfAborted();
       // A fresh merge per run: the worker takes the merged buffers by transfer.
-      const { feeds, transfer } = mergeInputs([sample], sample.rows, batched);
+      const { feeds, transfer } = mergeInputs([sample], sample.rows, batched, reshapes);
       try {
         await instance.run(feeds, outputs, transfer);
       } catch (err) {

@@ -1,7 +1,7 @@
 /** Domain objects -> ModelConfigResponse and ModelStatisticsResponse messages. */
 import type { ExecutionProvider } from '../config/schema';
 import type { Duration } from '../observability/model-statistics';
-import type { QueuePolicy } from '../repository/model-config';
+import type { QueuePolicy, TensorSpec } from '../repository/model-config';
 import type { WarmupSample } from '../repository/warmup-config';
 import type { ModelVersion } from '../repository/model-version';
 import { toConfigType } from '../tensor/datatype';
@@ -15,6 +15,10 @@ function instanceGroupMessage(version: ModelVersion): Record<string, unknown> {
   const kind = INSTANCE_KIND[provider];
   if (provider !== 'cuda') return { name: config.name, count: config.instanceCount, kind };
   return { name: config.name, count: Math.max(1, Math.round(version.pool.size / deviceIds.length)), kind, gpus: deviceIds };
+}
+
+function tensorMessage(t: TensorSpec): Record<string, unknown> {
+  return { name: t.name, data_type: toConfigType(t.datatype), dims: t.dims, ...(t.reshape && { reshape: { shape: t.reshape } }) };
 }
 
 /** The effective configuration of one loaded version: instance_group.kind is where it really runs, not what config.json asked. */
@@ -39,8 +43,8 @@ export function modelConfigMessage(version: ModelVersion): Record<string, unknow
     backend: 'onnxruntime',
     max_batch_size: config.maxBatchSize,
     version_policy: versionPolicy,
-    input: config.inputs.map((t) => ({ name: t.name, data_type: toConfigType(t.datatype), dims: t.dims })),
-    output: config.outputs.map((t) => ({ name: t.name, data_type: toConfigType(t.datatype), dims: t.dims })),
+    input: config.inputs.map(tensorMessage),
+    output: config.outputs.map(tensorMessage),
     instance_group: [instanceGroupMessage(version)],
     ...(db && {
       dynamic_batching: {
