@@ -151,6 +151,7 @@ const ROWS: readonly Row[] = [
   // Requested outputs.
   { name: 'a requested output with no name', bytes: scorer((r) => (r.outputs = [{ name: '' }])), code: status.INVALID_ARGUMENT, message: /requested output 0: name is empty/ },
   { name: 'an input named as a requested output', bytes: scorer((r) => (r.outputs = [{ name: 'features' }])), code: status.INVALID_ARGUMENT, message: /unknown requested output 'features'/ },
+  { name: 'a requested output asking for the classification extension', bytes: scorer((r) => (r.outputs = [{ name: 'score', parameters: { classification: { int64_param: 3 } } }])), code: status.INVALID_ARGUMENT, message: /requested output 'score': the classification extension \(parameter 'classification'\) is not supported/ },
   { name: 'an output requested twice among others', bytes: echo((r) => (r.outputs = [{ name: 'out_fp32' }, { name: 'out_int8' }, { name: 'out_fp32' }])), code: status.INVALID_ARGUMENT, message: /output 'out_fp32' is requested more than once/ },
 ];
 
@@ -166,6 +167,7 @@ const ACCEPTED: readonly { readonly name: string; readonly bytes: () => Buffer; 
     r.inputs[0].parameters = { binary_data_size: { string_param: 'x' } };
     r.outputs = [{ name: 'score', parameters: { binary_data: { double_param: -1 } } }];
   }), outputs: 1 },
+  { name: 'classification 0 on a requested output (Triton: no classification)', bytes: scorer((r) => (r.outputs = [{ name: 'score', parameters: { classification: { int64_param: 0 } } }])), outputs: 1 },
   { name: 'an unknown parameter (ignored)', bytes: scorer((r) => (r.parameters = { colour: { string_param: 'blue' } })), outputs: 2 },
   { name: 'typed contents, parameters and a requested output', bytes: () => encodeRequest(scorerTypedRequest(2)), outputs: 1 },
   { name: 'every datatype zero-sized ([1, 0] each, no data)', bytes: () => encodeRequest({ model_name: 'type_echo', inputs: ECHO_TYPES.map((d) => ({ name: echoInput(d), datatype: d, shape: [1, 0] })) }), outputs: 13 },

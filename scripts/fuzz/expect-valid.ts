@@ -96,7 +96,16 @@ export function whyInvalid(request: Obj): string | undefined {
   }
   const outputs = list(request.outputs).map((o) => String((o as Obj).name ?? ''));
   if (new Set(outputs).size !== outputs.length || outputs.some((o) => !config.output.some((s) => s.name === o))) return 'requested outputs';
+  if (list(request.outputs).some((o) => asksClassification(o as Obj))) return 'classification';
   return undefined;
+}
+
+/** A `classification` output parameter whose value is not 0: Triton's classification extension, not served. */
+function asksClassification(output: Obj): boolean {
+  const p = ((output.parameters ?? {}) as Record<string, Obj>).classification;
+  if (p === undefined) return false;
+  const value = p.bool_param ?? p.int64_param ?? p.string_param ?? p.double_param ?? p.uint64_param;
+  return value !== undefined && Number(value) !== 0;
 }
 
 function rawProblem(datatype: string, count: bigint, raw: Uint8Array): string | undefined {

@@ -28,6 +28,11 @@ export function decodeInferRequest(wire: WireInferRequest, context: CallContext,
     inputs: decodeInputs(wire.inputs, wire.raw_input_contents, limits.maxBytesElements),
     outputs: (wire.outputs ?? []).map((o, i) => {
       if (!o.name) throw invalidArgument(`requested output ${i}: name is empty`);
+      const classes = o.parameters?.classification;
+      // Triton answers class_count > 0 with "score:index:label" strings; the tensor instead would be a silent difference.
+      if (classes && Number(classes.parameter_choice ? classes[classes.parameter_choice] : 0) !== 0) {
+        throw invalidArgument(`requested output '${o.name}': the classification extension (parameter 'classification') is not supported: request the tensor and take its top classes`);
+      }
       return o.name;
     }),
     priority: params?.priority ? nonNegativeInteger(params.priority, 'priority') : 0,

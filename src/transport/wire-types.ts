@@ -20,7 +20,7 @@ export interface WireInferRequest {
   readonly id?: string;
   readonly parameters?: Record<string, WireParameter>;
   readonly inputs?: WireInputTensor[];
-  readonly outputs?: { readonly name?: string }[];
+  readonly outputs?: { readonly name?: string; readonly parameters?: Record<string, WireParameter> }[];
   readonly raw_input_contents?: Uint8Array[];
   /**
    * Set, with the protobuf reader's reason, in place of every field when the bytes are not a
