@@ -23,7 +23,7 @@ import { startGrpcServer } from './transport/server';
 /** ServerMetadata reports the package's own name and version. */
 const PACKAGE = JSON.parse(fs.readFileSync(path.join(PROTO_DIR, '..', 'package.json'), 'utf8')) as { name: string; version: string };
 /** Triton protocol extensions this server implements. */
-const EXTENSIONS = ['model_configuration', 'model_repository', 'statistics', 'parameters'];
+const EXTENSIONS = ['classification', 'model_configuration', 'model_repository', 'statistics', 'parameters'];
 
 export interface RunningServer {
   readonly port: number;

@@ -151,7 +151,9 @@ const ROWS: readonly Row[] = [
   // Requested outputs.
   { name: 'a requested output with no name', bytes: scorer((r) => (r.outputs = [{ name: '' }])), code: status.INVALID_ARGUMENT, message: /requested output 0: name is empty/ },
   { name: 'an input named as a requested output', bytes: scorer((r) => (r.outputs = [{ name: 'features' }])), code: status.INVALID_ARGUMENT, message: /unknown requested output 'features'/ },
-  { name: 'a requested output asking for the classification extension', bytes: scorer((r) => (r.outputs = [{ name: 'score', parameters: { classification: { int64_param: 3 } } }])), code: status.INVALID_ARGUMENT, message: /requested output 'score': the classification extension \(parameter 'classification'\) is not supported/ },
+  { name: 'a classification count as a string', bytes: scorer((r) => (r.outputs = [{ name: 'score', parameters: { classification: { string_param: '3' } } }])), code: status.INVALID_ARGUMENT, message: /parameter 'classification' of output 'score' must be a non-negative integer, as int64_param or uint64_param/ },
+  { name: 'a negative classification count', bytes: scorer((r) => (r.outputs = [{ name: 'score', parameters: { classification: { int64_param: -2 } } }])), code: status.INVALID_ARGUMENT, message: /parameter 'classification' of output 'score' must be a non-negative integer/ },
+  { name: 'classes of a BOOL output', bytes: echo((r) => (r.outputs = [{ name: 'out_bool', parameters: { classification: { int64_param: 1 } } }])), code: status.INVALID_ARGUMENT, message: /output 'out_bool': class results are not available for its datatype BOOL/ },
   { name: 'an output requested twice among others', bytes: echo((r) => (r.outputs = [{ name: 'out_fp32' }, { name: 'out_int8' }, { name: 'out_fp32' }])), code: status.INVALID_ARGUMENT, message: /output 'out_fp32' is requested more than once/ },
 ];
 
@@ -167,6 +169,7 @@ const ACCEPTED: readonly { readonly name: string; readonly bytes: () => Buffer; 
     r.inputs[0].parameters = { binary_data_size: { string_param: 'x' } };
     r.outputs = [{ name: 'score', parameters: { binary_data: { double_param: -1 } } }];
   }), outputs: 1 },
+  { name: 'classes of an FP32 output', bytes: scorer((r) => (r.outputs = [{ name: 'standardized', parameters: { classification: { uint64_param: 3 } } }])), outputs: 1 },
   { name: 'classification 0 on a requested output (Triton: no classification)', bytes: scorer((r) => (r.outputs = [{ name: 'score', parameters: { classification: { int64_param: 0 } } }])), outputs: 1 },
   { name: 'an unknown parameter (ignored)', bytes: scorer((r) => (r.parameters = { colour: { string_param: 'blue' } })), outputs: 2 },
   { name: 'typed contents, parameters and a requested output', bytes: () => encodeRequest(scorerTypedRequest(2)), outputs: 1 },

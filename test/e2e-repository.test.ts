@@ -62,6 +62,8 @@ function writeConfigPbtxt(repo: string, model: string, text: string): void {
   fs.writeFileSync(path.join(repo, model, 'config.pbtxt'), text);
 }
 
+const DIGIT_LABELS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+
 /** Two deterministic 8x8 images. */
 const IMAGES = Float32Array.from({ length: 2 * 64 }, (_, i) => Math.sin(i * 0.37) * 0.5 + 0.5);
 
@@ -107,6 +109,14 @@ describe('e2e: model repository', function () {
     writeModelConfig(repo, 'both_configs', config);
     writeModelFile(repo, 'bad_pbtxt', 1, scorer);
     writeConfigPbtxt(repo, 'bad_pbtxt', 'max_batch_size: 64\ndynamic_batching { max_queue_delay_microseconds: 200 ');
+    const logits = (labelFile: string) => ({ output: [{ name: 'logits', data_type: 'TYPE_FP32', dims: [10], label_filename: labelFile }] });
+    writeModelFile(repo, 'labelled_digits', 1, digits);
+    writeModelConfig(repo, 'labelled_digits', logits('digits.txt'));
+    fs.writeFileSync(path.join(repo, 'labelled_digits', 'digits.txt'), `${DIGIT_LABELS.join('\r\n')}\r\n`);
+    writeModelFile(repo, 'missing_labels', 1, digits);
+    writeModelConfig(repo, 'missing_labels', logits('absent.txt'));
+    writeModelFile(repo, 'path_labels', 1, digits);
+    writeModelConfig(repo, 'path_labels', logits('../labelled_digits/digits.txt'));
     writeModelFile(repo, 'reshaped_digits', 1, digits);
     writeConfigPbtxt(repo, 'reshaped_digits', RESHAPED_DIGITS_PBTXT);
     writeModelFile(repo, 'pbtxt_wrong_dims', 1, scorer);
@@ -276,6 +286,44 @@ describe('e2e: model repository', function () {
       }
     });
   });
+  describe("Triton's classification extension", () => {
+    it('answers the top classes of each row, with their labels, as Triton writes them, for the tensor ONNX Runtime computes', async () => {
+      const res = await t.client.unary<InferResponse>('ModelInfer', {
+        model_name: 'labelled_digits',
+        inputs: [{ name: 'image', datatype: 'FP32', shape: [2, 1, 8, 8] }],
+        outputs: [{ name: 'logits', parameters: { classification: { int64_param: 3 } } }],
+        raw_input_contents: [fp32Bytes(Array.from(IMAGES))],
+      });
+      expect(res.outputs.map((o) => [o.name, o.datatype, o.shape])).to.deep.equal([['logits', 'BYTES', ['2', '3']]]);
+      const raw = res.raw_output_contents[0];
+      const answered: string[] = [];
+      for (let at = 0; at < raw.length; at += 4 + raw.readUInt32LE(at)) answered.push(raw.subarray(at + 4, at + 4 + raw.readUInt32LE(at)).toString());
+      const session = await ort.InferenceSession.create(bundledModelBytes('digit_cnn'));
+      try {
+        const logits = (await session.run({ image: new ort.Tensor('float32', IMAGES, [2, 1, 8, 8]) })).logits.data as Float32Array;
+        const expected = [0, 1].flatMap((row) => {
+          const scores = Array.from(logits.subarray(row * 10, row * 10 + 10));
+          const top = scores.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, 3);
+          return top.map(([v, i]) => `${v.toFixed(6)}:${i}:${DIGIT_LABELS[i]}`);
+        });
+        expect(answered).to.deep.equal(expected);
+      } finally {
+        await session.release();
+      }
+      const { config } = await t.client.unary<{ config: { output: { label_filename?: string }[] } }>('ModelConfig', { name: 'labelled_digits', version: '' });
+      expect(config.output[0]!.label_filename).to.equal('digits.txt');
+    });
+
+    it('keeps a model whose label file is missing, or named by a path, from loading, naming it', async () => {
+      expect(await ready('missing_labels')).to.equal(false);
+      expect(t.server.repository.get('missing_labels')?.failures.join('; ')).to.match(/model 'missing_labels' config\.json: output 'logits' label_filename 'absent\.txt' cannot be read: ENOENT/);
+      expect(await ready('path_labels')).to.equal(false);
+      expect(t.server.repository.get('path_labels')?.failures.join('; ')).to.contain(
+        "model 'path_labels' config.json: output[0].label_filename '../labelled_digits/digits.txt' must be a file name in the model's folder, not a path",
+      );
+    });
+  });
+
   describe("Triton's config.pbtxt", () => {
     it('serves a model configured by config.pbtxt as it serves the same configuration in config.json', async () => {
       type Config = { config: Record<string, unknown> };

@@ -183,7 +183,7 @@ describe('e2e: RPCs against the bundled models', function () {
       const res = await t.client.unary<{ name: string; version: string; extensions: string[] }>('ServerMetadata', {});
       expect(res.name).to.equal(pkg.name);
       expect(res.version).to.equal(pkg.version);
-      expect(res.extensions).to.include.members(['model_configuration', 'model_repository', 'statistics']);
+      expect(res.extensions).to.include.members(['classification', 'model_configuration', 'model_repository', 'statistics']);
     });
 
     it("reports SERVING from grpc.health.v1 Check for the whole server ('')", async () => {

@@ -96,16 +96,21 @@ export function whyInvalid(request: Obj): string | undefined {
   }
   const outputs = list(request.outputs).map((o) => String((o as Obj).name ?? ''));
   if (new Set(outputs).size !== outputs.length || outputs.some((o) => !config.output.some((s) => s.name === o))) return 'requested outputs';
-  if (list(request.outputs).some((o) => asksClassification(o as Obj))) return 'classification';
+  for (const o of list(request.outputs)) {
+    const problem = classificationProblem(o as Obj, config.output);
+    if (problem) return problem;
+  }
   return undefined;
 }
 
-/** A `classification` output parameter whose value is not 0: Triton's classification extension, not served. */
-function asksClassification(output: Obj): boolean {
+/** Triton's classification extension: an int64 or uint64 count, of an output of a type with class results. */
+function classificationProblem(output: Obj, outputs: readonly { name: string; data_type: string }[]): string | undefined {
   const p = ((output.parameters ?? {}) as Record<string, Obj>).classification;
-  if (p === undefined) return false;
-  const value = p.bool_param ?? p.int64_param ?? p.string_param ?? p.double_param ?? p.uint64_param;
-  return value !== undefined && Number(value) !== 0;
+  if (p === undefined) return undefined;
+  const value = p.int64_param ?? p.uint64_param;
+  if (value === undefined || BigInt(value as string) < 0n || BigInt(value as string) > BigInt(Number.MAX_SAFE_INTEGER)) return 'classification count';
+  const type = outputs.find((s) => s.name === output.name)?.data_type;
+  return BigInt(value as string) > 0n && ['TYPE_BOOL', 'TYPE_FP16', 'TYPE_BF16', 'TYPE_STRING'].includes(type ?? '') ? 'classification of its type' : undefined;
 }
 
 function rawProblem(datatype: string, count: bigint, raw: Uint8Array): string | undefined {

@@ -14,6 +14,8 @@ export interface InferRequest {
   readonly inputs: readonly Tensor[];
   /** Requested output names; empty means all of the model's outputs. */
   readonly outputs: readonly string[];
+  /** Triton's classification extension: per requested output, the number of top classes to answer with instead of the tensor. */
+  readonly classifications?: ReadonlyMap<string, number>;
   /** Triton's `priority` parameter; 0 or absent means the model's default level. */
   readonly priority: number;
   /** Triton's `timeout` parameter in microseconds. */

@@ -16,6 +16,7 @@ import type { Tensor } from '../tensor/tensor';
 import type { InferReply, InferRequest } from './infer-request';
 import type { Admission } from './admission';
 import type { ShadowTraffic } from '../rollout/shadow-traffic';
+import { checkClassifications, classifyOutputs } from './classification';
 import { checkInputRules } from './input-rules';
 import { checkRequestLimits, type RequestLimits } from './request-limits';
 import { validateRequest, type ValidatedShape } from './validate-request';
@@ -112,6 +113,7 @@ export class InferenceService {
       // First, so an oversized request costs no more than counting its elements.
       checkRequestLimits(this.limits, request.inputs);
       shape = validateRequest(model.config, request.inputs, request.outputs);
+      if (request.classifications) checkClassifications(model.config, request.classifications);
       checkInputRules(model.config, request.inputs);
     } catch (err) {
       const error = asInferenceError(err);
@@ -161,6 +163,7 @@ class AcceptedInference implements InferenceJob {
   readonly timeoutMicros: number | undefined;
   readonly cancellation: Cancellation | undefined;
   private readonly id: string;
+  private readonly classifications: ReadonlyMap<string, number> | undefined;
   /** Set for unpinned requests: offered the answer after the caller has it. */
   shadow: ShadowTraffic | undefined;
 
@@ -183,6 +186,7 @@ class AcceptedInference implements InferenceJob {
     this.timeoutMicros = request.timeoutMicros;
     this.cancellation = request.cancellation;
     this.id = request.id;
+    this.classifications = request.classifications;
   }
 
   /** Success is timed by the scheduler, once per batch. */
@@ -190,7 +194,9 @@ class AcceptedInference implements InferenceJob {
     const { model } = this;
     this.rollout?.observe(model.version, performance.now() - this.acceptedAt, undefined);
     this.admission.leave();
-    this.reply.ok({ modelName: model.name, modelVersion: String(model.version), id: this.id, outputs });
+    const answered = this.classifications ? classifyOutputs(outputs, this.classifications, model.config) : outputs;
+    this.reply.ok({ modelName: model.name, modelVersion: String(model.version), id: this.id, outputs: answered });
+    // The shadow compares tensors with tensors, whatever form the caller asked for.
     this.shadow?.offer(model, this.inputs, this.outputs, outputs);
   }
 

@@ -10,6 +10,7 @@ import { isObject, nonNegativeInt, positiveInt, type Fail, type Json } from './c
 import { instanceDevices, parseInstanceGroup, type InstanceGroup } from './instance-group-config';
 import { parseInputStatistics, parseInputValidation, type InputStatistics, type InputValidation } from './input-rules-config';
 import { parseEventLoop, type EventLoopConfig } from './event-loop-config';
+import { parseLabelFile } from './label-file-config';
 import { parseReshape } from './reshape-config';
 import { refuseUnsupported } from './unsupported-config';
 import { parseModelWarmup, type WarmupSample } from './warmup-config';
@@ -21,6 +22,9 @@ export interface TensorSpec {
   readonly dims: readonly number[];
   /** The dims the model itself has (Triton's reshape, fixed, without the batch dimension); absent: `dims`. */
   readonly reshape?: readonly number[];
+  /** Outputs only: the file of class labels in the model's folder (label_filename), and its lines once the version loads (labels.ts). */
+  readonly labelFile?: string;
+  readonly labels?: readonly string[];
   /** Inputs only, and only when config.json sets rules that check something. */
   readonly validation?: InputValidation;
   /** Inputs only: from config.json, or the server's default for a 2-D float input; absent when off once complete (auto-config.ts). */
@@ -155,7 +159,7 @@ function parseTensorSpec(t: unknown, kind: 'input' | 'output', where: string, fa
   const parsed: TensorSpec = { name: spec.name as string, datatype: datatype as DataType, dims, ...(reshape && { reshape }) };
   if (kind === 'output') {
     for (const key of ['validation', 'statistics']) if (spec[key] !== undefined) fail(`${where}.${key} applies to inputs only`);
-    return parsed;
+    return spec.label_filename === undefined ? parsed : { ...parsed, labelFile: parseLabelFile(spec.label_filename, where, fail) };
   }
   const validation = spec.validation === undefined ? undefined : parseInputValidation(spec.validation, parsed.datatype, where, fail);
   const statistics = spec.statistics === undefined ? undefined : parseInputStatistics(spec.statistics, parsed.datatype, where, fail);

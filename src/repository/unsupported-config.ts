@@ -3,7 +3,7 @@
  * and that this server does not implement. They are refused by name when the model loads rather
  * than ignored, so that a repository brought from Triton never serves differently without a word.
  * Fields that only tune Triton itself (response_cache, model_operations, optimization.priority,
- * an input's format, an output's label_filename) are ignored.
+ * an input's format) are ignored.
  */
 import { isObject, type Fail, type Json } from './config-json';
 

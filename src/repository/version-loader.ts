@@ -10,6 +10,7 @@ import { InstancePool } from '../runtime/instance-pool';
 import { checkCudaOptions } from '../runtime/cuda-provider-options';
 import { unavailable } from '../errors';
 import { completeConfig } from './auto-config';
+import { withLabels } from './labels';
 import { MODEL_FILE } from './discover';
 import type { PartialModelConfig, QueuePolicy } from './model-config';
 import { instanceDevices } from './instance-group-config';
@@ -68,11 +69,12 @@ export class VersionLoader {
       for (const failure of session.failures) {
         this.log.warn({ model: name, version, provider: failure.provider, reason: failure.reason }, `execution provider ${failure.provider} unavailable, falling back`);
       }
-      const config = completeConfig(partial, hasConfigFile, session, {
+      const completed = completeConfig(partial, hasConfigFile, session, {
         maxBatchSize: this.config.defaultMaxBatchSize,
         maxQueueSize: this.config.defaultMaxQueueSize,
         statisticsColumns: this.config.defaultStatisticsColumns,
       });
+      const config = await withLabels(completed, dir);
       await pool.warmUp((instances) => warmUp(config, dir, instances, this.log, version, this.config.limits, signal));
       signal.throwIfAborted();
       const loaded = new ModelVersion(name, version, config, pool, this.defaultQueuePolicy, this.onChange);

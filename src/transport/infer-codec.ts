@@ -28,19 +28,27 @@ export function decodeInferRequest(wire: WireInferRequest, context: CallContext,
     inputs: decodeInputs(wire.inputs, wire.raw_input_contents, limits.maxBytesElements),
     outputs: (wire.outputs ?? []).map((o, i) => {
       if (!o.name) throw invalidArgument(`requested output ${i}: name is empty`);
-      const classes = o.parameters?.classification;
-      // Triton answers class_count > 0 with "score:index:label" strings; the tensor instead would be a silent difference.
-      if (classes && Number(classes.parameter_choice ? classes[classes.parameter_choice] : 0) !== 0) {
-        throw invalidArgument(`requested output '${o.name}': the classification extension (parameter 'classification') is not supported: request the tensor and take its top classes`);
-      }
       return o.name;
     }),
-    priority: params?.priority ? nonNegativeInteger(params.priority, 'priority') : 0,
-    timeoutMicros: params?.timeout ? nonNegativeInteger(params.timeout, 'timeout') : undefined,
+    classifications: wire.outputs && classifications(wire.outputs),
+    priority: params?.priority ? nonNegativeInteger(params.priority, "parameter 'priority'") : 0,
+    timeoutMicros: params?.timeout ? nonNegativeInteger(params.timeout, "parameter 'timeout'") : undefined,
     parameters: params ? parameterValues(params) : undefined,
     deadlineAt: context.deadlineAt,
     cancellation: context.cancellation,
   };
+}
+
+/** Triton's classification extension: a requested output's `classification` parameter, the number of top classes; 0 is none. */
+function classifications(outputs: NonNullable<WireInferRequest['outputs']>): Map<string, number> | undefined {
+  let counts: Map<string, number> | undefined;
+  for (const o of outputs) {
+    const param = o.parameters?.classification;
+    if (!param) continue;
+    const count = nonNegativeInteger(param, `parameter 'classification' of output '${o.name}'`);
+    if (count > 0) (counts ??= new Map()).set(o.name!, count);
+  }
+  return counts;
 }
 
 /** Only requests that send parameters pay for the map; the fast decoder's requests send none. */
@@ -59,12 +67,12 @@ function parameterValues(params: Readonly<Record<string, WireParameter>>): Map<s
  * Triton clients send priority and timeout as int64 or uint64 parameters, as Triton requires.
  * proto-loader gives those as decimal strings; a string_param is not read as a number ("" was 0).
  */
-function nonNegativeInteger(param: WireParameter, name: string): number {
+function nonNegativeInteger(param: WireParameter, what: string): number {
   const choice = param.parameter_choice;
   const raw = choice === 'int64_param' || choice === 'uint64_param' ? param[choice] : undefined;
   const value = typeof raw === 'string' ? Number(raw) : raw;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw invalidArgument(`parameter '${name}' must be a non-negative integer, as int64_param or uint64_param`);
+    throw invalidArgument(`${what} must be a non-negative integer, as int64_param or uint64_param`);
   }
   return value;
 }

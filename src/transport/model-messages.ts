@@ -18,7 +18,13 @@ function instanceGroupMessage(version: ModelVersion): Record<string, unknown> {
 }
 
 function tensorMessage(t: TensorSpec): Record<string, unknown> {
-  return { name: t.name, data_type: toConfigType(t.datatype), dims: t.dims, ...(t.reshape && { reshape: { shape: t.reshape } }) };
+  return {
+    name: t.name,
+    data_type: toConfigType(t.datatype),
+    dims: t.dims,
+    ...(t.reshape && { reshape: { shape: t.reshape } }),
+    ...(t.labelFile !== undefined && { label_filename: t.labelFile }),
+  };
 }
 
 /** The effective configuration of one loaded version: instance_group.kind is where it really runs, not what config.json asked. */
