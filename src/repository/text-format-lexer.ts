@@ -25,6 +25,9 @@ export class TextFormatError extends Error {
 const IDENT = /[A-Za-z_][A-Za-z0-9_]*/y;
 const NUMBER = /(?:0[xX][0-9A-Fa-f]+|(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fF]?)/y;
 const SPACE = /(?:\s|#[^\n]*)*/y;
+/** What a quoted string holds up to its next quote, escape or line end. */
+const PLAIN_IN_DOUBLE = /[^"\\\n]+/y;
+const PLAIN_IN_SINGLE = /[^'\\\n]+/y;
 const PUNCT = '{}<>[]:,;-/.';
 const SIMPLE_ESCAPES: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '\\': 92, "'": 39, '"': 34, '?': 63 };
 
@@ -87,35 +90,36 @@ export class Lexer {
 
   /** A quoted string to its bytes: the source's characters as UTF-8, escapes as the bytes or code points they name. */
   private string(offset: number, quote: string): Token {
-    const bytes: number[] = [];
+    const chunks: Buffer[] = [];
     const fail = (at: number, message: string): never => {
       throw this.error({ kind: 'string', text: '', offset: at }, message);
     };
+    const plain = quote === '"' ? PLAIN_IN_DOUBLE : PLAIN_IN_SINGLE;
     let i = offset + 1;
     for (;;) {
+      plain.lastIndex = i;
+      const run = plain.exec(this.source);
+      if (run) {
+        chunks.push(Buffer.from(run[0], 'utf8'));
+        i = plain.lastIndex;
+      }
       const c = this.source[i];
       if (c === undefined || c === '\n') return fail(offset, 'a string is not closed on its line');
       if (c === quote) break;
-      if (c !== '\\') {
-        const point = this.source.codePointAt(i)!;
-        bytes.push(...Buffer.from(String.fromCodePoint(point), 'utf8'));
-        i += point > 0xffff ? 2 : 1;
-        continue;
-      }
       const e = this.source[i + 1] ?? '';
       const simple = SIMPLE_ESCAPES[e];
       if (simple !== undefined) {
-        bytes.push(simple);
+        chunks.push(Buffer.from([simple]));
         i += 2;
       } else if (/[0-7]/.test(e)) {
         const digits = /^[0-7]{1,3}/.exec(this.source.slice(i + 1, i + 4))![0];
         const value = parseInt(digits, 8);
         if (value > 255) fail(i, `escape \\${digits} is past a byte`);
-        bytes.push(value);
+        chunks.push(Buffer.from([value]));
         i += 1 + digits.length;
       } else if (e === 'x' || e === 'X') {
         const digits = /^[0-9A-Fa-f]{1,2}/.exec(this.source.slice(i + 2, i + 4))?.[0] ?? fail(i, 'escape \\x needs hex digits');
-        bytes.push(parseInt(digits, 16));
+        chunks.push(Buffer.from([parseInt(digits, 16)]));
         i += 2 + digits.length;
       } else if (e === 'u' || e === 'U') {
         const width = e === 'u' ? 4 : 8;
@@ -123,13 +127,13 @@ export class Lexer {
         if (!new RegExp(`^[0-9A-Fa-f]{${width}}$`).test(digits)) fail(i, `escape \\${e} needs ${width} hex digits`);
         const point = parseInt(digits, 16);
         if (point > 0x10ffff || (point >= 0xd800 && point <= 0xdfff)) fail(i, `escape \\${e}${digits} is not a Unicode scalar value`);
-        bytes.push(...Buffer.from(String.fromCodePoint(point), 'utf8'));
+        chunks.push(Buffer.from(String.fromCodePoint(point), 'utf8'));
         i += 2 + width;
       } else {
         fail(i, `unknown escape \\${e}`);
       }
     }
     this.pos = i + 1;
-    return { kind: 'string', text: this.source.slice(offset, i + 1), bytes: Buffer.from(bytes), offset };
+    return { kind: 'string', text: this.source.slice(offset, i + 1), bytes: Buffer.concat(chunks), offset };
   }
 }
