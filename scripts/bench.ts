@@ -5,7 +5,7 @@
  *   npm run bench -- [--model stock_scorer|feature_mlp] [--contents raw|typed] [--duration 8] [--warmup 2] [--concurrency 1,8,64] [--out bench-report.json]
  *                    [--modes unary,stream] [--batching on,off] [--queue-delay-us 0] [--channels 1] [--deadline-ms 20000]
  *                    [--rounds 3] [--generator ghz|node] [--profile [--profile-dir /tmp/prof]] [--soak MINUTES]
- *                    [--client-calls 6000] [--no-client-overhead] [--validate] [--event-loop] [--delay-sweep LIST]
+ *                    [--client-calls 6000] [--no-client-overhead] [--validate] [--event-loop | --lone] [--delay-sweep LIST]
  *
  * Each server runs as a child process (dist/src/main.js on a temporary repository holding only
  * the model) so that its CPU time and RSS come from its own /proc accounting; the load
@@ -49,7 +49,7 @@ import { formatClientOverhead, formatDelaySweep, formatHandoff, formatOrt, forma
 import { scenarioLabel, type ScenarioResult, type ScenarioSpec } from './bench/scenario';
 import { runScenario, type RunSettings } from './bench/scenario-runner';
 import { combineRounds } from './bench/rounds';
-import { batchingLabel, startBareServer, startModelServer, type Batching, type ChildServer } from './bench/server-process';
+import { batchingLabel, startBareServer, startModelServer, type Batching, type ChildServer, type EventLoopMode } from './bench/server-process';
 import { runSoak, SOAK_SAMPLE_SECONDS, type SoakResult } from './bench/soak';
 import { judgeTargets } from './bench/targets';
 import { ON_DEMAND_MODELS, writeFiles } from './make-models';
@@ -79,7 +79,7 @@ interface BenchOptions {
   /** Server scenarios also on a server that checks input rules and keeps per-column statistics. */
   readonly validate: boolean;
   /** The model's session on the event loop in every server (config.json parameters.run_on_event_loop). */
-  readonly eventLoop: boolean;
+  readonly eventLoop: EventLoopMode | undefined;
   /** Queue delays (µs) measured at c=1 and c=8, unary, on a batching server each; empty: none. */
   readonly delaySweepUs: readonly number[];
   /** The servers' CPUs and the generators' (ghz, this process); undefined: not pinned. */
@@ -121,6 +121,8 @@ const USAGE = `usage: node dist/scripts/bench.js [options]
   --no-client-overhead      skip that section
   --event-loop              run the model's session on the event loop (parameters.run_on_event_loop)
                             in every server, to compare with a run without it
+  --lone                    keep the worker and run only lone requests on an event-loop session
+                            (parameters.run_on_event_loop "lone")
   --delay-sweep LIST        queue delays in us measured at c=1 and c=8, unary, batching on, one server each
                             (default 0,100,200,500,2000; none: skip)
   --pin auto|off|S/G        run the servers on CPUs S and the generators (ghz, and this process with its
@@ -168,6 +170,7 @@ function readOptions(argv: string[]): BenchOptions {
       validate: { type: 'boolean', default: false },
       'delay-sweep': { type: 'string', default: '0,100,200,500,2000' },
       'event-loop': { type: 'boolean', default: false },
+      lone: { type: 'boolean', default: false },
       pin: { type: 'string', default: 'auto' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -209,13 +212,18 @@ function readOptions(argv: string[]): BenchOptions {
     profileDir: values.profile ? values['profile-dir'] : undefined,
     clientCalls: values['no-client-overhead'] ? 0 : number('client-calls', values['client-calls'], 0, true),
     validate: values.validate,
-    eventLoop: values['event-loop'],
+    eventLoop: eventLoopMode(values['event-loop'], values.lone),
     pin: pinOption(values.pin),
     delaySweepUs: values['delay-sweep'] === 'none' ? [] : [...new Set(values['delay-sweep'].split(',').map((d) => number('delay-sweep', d.trim(), 0, true)))].sort((a, b) => a - b),
   };
 }
 
 class UsageError extends Error {}
+
+function eventLoopMode(always: boolean, lone: boolean): EventLoopMode | undefined {
+  if (always && lone) throw new UsageError('--event-loop and --lone are two modes: pick one');
+  return always ? 'true' : lone ? 'lone' : undefined;
+}
 
 function pinOption(text: string): CpuSplit | undefined {
   try {
@@ -380,7 +388,7 @@ async function runMatrix(options: BenchOptions, settings: RunSettings, settingsJ
   const sizeMismatch = Object.entries(probes).filter(([, p]) => bareProbe && p.responseBytes !== bareProbe.responseBytes);
   const out: string[] = [
     '',
-    `gRPC inference benchmark: ${options.model}, ${machineInfo().cpus} x ${machineInfo().cpuModel}, node ${process.version}, generator ${settings.ghz ? 'ghz (unary) + node (stream)' : 'node'}${options.eventLoop ? ', session on the event loop' : ''}, ${options.pin ? `servers on CPU ${options.pin.server}, generators on CPU ${options.pin.generator}` : 'not pinned'}, ${options.contents} contents, ${options.durationSeconds} s windows after ${options.warmupSeconds} s warm-up, ${options.rounds} round(s)`,
+    `gRPC inference benchmark: ${options.model}, ${machineInfo().cpus} x ${machineInfo().cpuModel}, node ${process.version}, generator ${settings.ghz ? 'ghz (unary) + node (stream)' : 'node'}${options.eventLoop === 'true' ? ', session on the event loop' : options.eventLoop === 'lone' ? ', lone requests on the event loop' : ''}, ${options.pin ? `servers on CPU ${options.pin.server}, generators on CPU ${options.pin.generator}` : 'not pinned'}, ${options.contents} contents, ${options.durationSeconds} s windows after ${options.warmupSeconds} s warm-up, ${options.rounds} round(s)`,
     `srv us/req = utime+stime of the server child (all threads) from /proc over the window / completed requests; main us/req = its event-loop thread alone;`,
     `batch = ModelStatistics inference_count / execution_count over the window; scenarios of the same mode and c run back to back;`,
     `with several rounds, each mode and c is shown from one round, the median by the batching server's cpu vs bare; the other rounds' ratios are listed;`,

@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import pino from 'pino';
 import type { ModelVersion } from '../src/repository/model-version';
 import { SLOW_RUNS } from '../src/runtime/event-loop-instance';
+import type { Instance } from '../src/runtime/model-instance';
 import { SLOW_FEATURES, SLOW_OUTPUTS, sizedSlowModel, slowReference } from './support/batching-slow-model';
 import { affineModel, affineReference, affineRequest, serveRepository, valuesOf, type RepositoryServer } from './support/generated-models';
 import { readFp32 } from './support/server';
@@ -17,6 +18,7 @@ import { waitFor } from './support/wait-for';
 const WIDTH = 4;
 const OUTPUT = { name: 'y', scale: 2, bias: 1 };
 const EVENT_LOOP = { run_on_event_loop: { string_value: 'true' } };
+const LONE = { run_on_event_loop: { string_value: 'lone' } };
 
 interface LogLine {
   msg: string;
@@ -36,6 +38,8 @@ describe('e2e: a model on the event loop', function () {
         { name: 'tiny', config: { max_batch_size: 8, parameters: EVENT_LOOP }, versions: new Map([[1, affine]]) },
         { name: 'slow', config: { max_batch_size: 8, parameters: EVENT_LOOP }, versions: new Map([[1, await sizedSlowModel()]]) },
         { name: 'tight', config: { max_batch_size: 8, parameters: { ...EVENT_LOOP, event_loop_run_limit_us: { string_value: '1' } } }, versions: new Map([[1, affine]]) },
+        { name: 'lone', config: { max_batch_size: 8, dynamic_batching: {}, parameters: LONE }, versions: new Map([[1, affine]]) },
+        { name: 'lone_tight', config: { max_batch_size: 8, dynamic_batching: {}, parameters: { ...LONE, event_loop_run_limit_us: { string_value: '1' } } }, versions: new Map([[1, affine]]) },
       ],
       {},
       log,
@@ -90,5 +94,52 @@ describe('e2e: a model on the event loop', function () {
     for (let i = 0; i < 2 * SLOW_RUNS; i++) await inferAffine('tight', i);
     await waitFor('the move to a worker', () => onLoop('tight'), (still) => !still);
     await inferAffine('tight', 99);
+  });
+  describe('run_on_event_loop "lone"', () => {
+    /** Counts the runs of each of the version's sessions, and the most that ran at once. */
+    function countRuns(model: string): { loop: number; worker: number; most: number } {
+      const { pool } = version(model);
+      const counts = { loop: 0, worker: 0, most: 0 };
+      let running = 0;
+      const count = (instance: Instance, key: 'loop' | 'worker'): void => {
+        const run = instance.run.bind(instance);
+        instance.run = async (...args) => {
+          counts[key]++;
+          counts.most = Math.max(counts.most, ++running);
+          try {
+            return await run(...args);
+          } finally {
+            running--;
+          }
+        };
+      };
+      count(pool.loneInstance!, 'loop');
+      count(pool.instances[0]!, 'worker');
+      return counts;
+    }
+
+    it('runs a request that comes alone on the event loop, a batch under load on the worker, never two at once', async () => {
+      expect(onLoop('lone'), 'its slot is a worker').to.equal(false);
+      const runs = countRuns('lone');
+      for (let i = 0; i < 20; i++) await inferAffine('lone', i);
+      expect(runs).to.deep.equal({ loop: 20, worker: 0, most: 1 });
+      // Concurrent callers queue behind the one that came first, and leave in a batch for the worker.
+      for (let burst = 0; runs.worker === 0 && burst < 50; burst++) {
+        await Promise.all(Array.from({ length: 16 }, (_, i) => inferAffine('lone', 100 * burst + i)));
+      }
+      expect(runs.worker, 'batches ran on the worker').to.be.greaterThan(0);
+      expect(runs.most, 'one instance: one run at a time').to.equal(1);
+    });
+
+    it(`sends lone requests to the worker for good after ${SLOW_RUNS} runs in a row past the limit, serving throughout`, async () => {
+      const runs = countRuns('lone_tight');
+      for (let i = 0; i < SLOW_RUNS; i++) await inferAffine('lone_tight', i);
+      await waitFor('the lone session retired', () => logs.some((l) => l.msg === 'runs on the event loop took longer than their limit; lone requests go to the worker threads for good' && l.model === 'lone_tight'), (seen) => seen);
+      // The warm-up's run counts towards the limit too, so the retirement may come before the last of these.
+      const before = { ...runs };
+      for (let i = 0; i < 5; i++) await inferAffine('lone_tight', 50 + i);
+      expect(runs.loop, 'no more runs on the event loop').to.equal(before.loop);
+      expect(runs.worker).to.equal(before.worker + 5);
+    });
   });
 });

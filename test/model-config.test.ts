@@ -120,13 +120,16 @@ describe('model config.json parsing', () => {
     expect(parseModelConfig('m', {}, QUEUE).eventLoop).to.equal(undefined);
     expect(parseModelConfig('m', { parameters: { backend_thing: { string_value: 'x' } } }, QUEUE).eventLoop).to.equal(undefined);
     expect(parseModelConfig('m', { parameters: { run_on_event_loop: { string_value: 'false' } } }, QUEUE).eventLoop).to.equal(undefined);
-    expect(parseModelConfig('m', on(), QUEUE).eventLoop).to.deep.equal({ limitUs: 1000 });
-    expect(parseModelConfig('m', on({ event_loop_run_limit_us: { string_value: '250' } }), QUEUE).eventLoop).to.deep.equal({ limitUs: 250 });
-    expect(parseError({ parameters: { run_on_event_loop: { string_value: 'yes' } } })).to.contain('parameters.run_on_event_loop must be "true" or "false"');
+    expect(parseModelConfig('m', on(), QUEUE).eventLoop).to.deep.equal({ limitUs: 1000, loneOnly: false });
+    expect(parseModelConfig('m', on({ event_loop_run_limit_us: { string_value: '250' } }), QUEUE).eventLoop).to.deep.equal({ limitUs: 250, loneOnly: false });
+    // "lone": the workers stay, any number of them, and a session on the event loop takes lone requests.
+    const lone = { parameters: { run_on_event_loop: { string_value: 'lone' }, event_loop_run_limit_us: { string_value: '300' } }, instance_group: [{ count: 2 }] };
+    expect(parseModelConfig('m', lone, QUEUE).eventLoop).to.deep.equal({ limitUs: 300, loneOnly: true });
+    expect(parseError({ parameters: { run_on_event_loop: { string_value: 'yes' } } })).to.contain('parameters.run_on_event_loop must be "true", "lone" or "false", not "yes"');
     expect(parseError({ parameters: { run_on_event_loop: true } })).to.contain('parameters.run_on_event_loop must be an object with a string_value');
     expect(parseError(on({ event_loop_run_limit_us: { string_value: '1ms' } }))).to.contain('parameters.event_loop_run_limit_us');
     expect(parseError(on({ event_loop_run_limit_us: { string_value: '0' } }))).to.contain('parameters.event_loop_run_limit_us must be an integer >= 1');
-    expect(parseError({ parameters: { event_loop_run_limit_us: { string_value: '100' } } })).to.contain('needs parameters.run_on_event_loop "true"');
+    expect(parseError({ parameters: { event_loop_run_limit_us: { string_value: '100' } } })).to.contain('needs parameters.run_on_event_loop "true" or "lone"');
     expect(parseError({ ...on(), instance_group: [{ count: 2 }] })).to.contain('instance_group[0].count must be 1');
     expect(parseError({ parameters: [] })).to.contain('parameters must be an object');
   });

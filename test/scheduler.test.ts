@@ -33,12 +33,16 @@ class HeldInstance {
   }
 }
 
-/** The two calls Scheduler makes on its pool; idle instances are handed out first come, first served. */
+/** What Scheduler asks of its pool; idle instances are handed out first come, first served. */
 class HeldPool {
   readonly idle: HeldInstance[];
 
   constructor(readonly instances: HeldInstance[]) {
     this.idle = [...instances];
+  }
+
+  get canRun(): boolean {
+    return this.idle.length > 0;
   }
 
   acquire(): HeldInstance | undefined {
@@ -83,7 +87,7 @@ function start(maxBatchSize: number, batching: Partial<DynamicBatching> | undefi
   const a = new HeldInstance('a');
   const b = new HeldInstance('b');
   const stats = new ModelStatistics();
-  // The scheduler only calls acquire() and release(); a real pool would start worker threads.
+  // The scheduler only asks canRun and calls acquire() and release(); a real pool would start worker threads.
   const pool = new HeldPool([a, b]) as unknown as InstancePool;
   return { scheduler: new Scheduler(config(maxBatchSize, batching), pool, stats, policy()), a, b, stats };
 }

@@ -39,8 +39,8 @@ export interface SpawnOptions {
   readonly profileDir?: string;
   /** Give the model's input the rules of inputRules() (--validate). */
   readonly validate?: boolean;
-  /** Run the model's session on the event loop (--event-loop). */
-  readonly eventLoop?: boolean;
+  /** The model's parameters.run_on_event_loop (--event-loop, --lone). */
+  readonly eventLoop?: EventLoopMode;
   /** Hears every line the child writes to stdout (its JSON log) until it serves. */
   readonly onLogLine?: (line: string) => void;
 }
@@ -67,9 +67,12 @@ export function batchingLabel(b: Batching): string {
  * "on": the model's config.json (max_batch_size 64, one CPU instance) with
  * dynamic_batching.max_queue_delay_microseconds set to the scenario's delay.
  * "off": the same without dynamic_batching, so every request is its own run.
- * `validate` adds inputRules() to each input entry; `eventLoop` runs the session on the event loop.
+ * `validate` adds inputRules() to each input entry; `eventLoop` is run_on_event_loop's value.
  */
-export function writeRepository(batching: Batching, validate = false, eventLoop = false): string {
+/** parameters.run_on_event_loop: the session on the event loop, or only lone requests there. */
+export type EventLoopMode = 'true' | 'lone';
+
+export function writeRepository(batching: Batching, validate = false, eventLoop?: EventLoopMode): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-models-'));
   const model = benchModel();
   const modelDir = path.join(root, model.name);
@@ -79,7 +82,7 @@ export function writeRepository(batching: Batching, validate = false, eventLoop 
   if (batching.enabled) config.dynamic_batching = { max_queue_delay_microseconds: batching.queueDelayUs };
   else delete config.dynamic_batching;
   if (validate) config.input = (config.input as object[]).map((input) => ({ ...input, ...inputRules(model.width) }));
-  if (eventLoop) config.parameters = { run_on_event_loop: { string_value: 'true' } };
+  if (eventLoop) config.parameters = { run_on_event_loop: { string_value: eventLoop } };
   fs.writeFileSync(path.join(modelDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   return root;
 }
@@ -89,7 +92,7 @@ export async function startModelServer(batching: Batching, options: SpawnOptions
   try {
     // Metrics on, as in production, each server on its own port (the servers run side by side).
     const env = { MODEL_REPOSITORY: repository, EXECUTION_PROVIDERS: 'cpu', METRICS_HOST: '127.0.0.1', METRICS_PORT: String(await freePort()) };
-    return await spawnServer(`server batching=${batchingLabel(batching)}${options.validate ? ' validate' : ''}${options.eventLoop ? ' event-loop' : ''}`, SERVER_ENTRY, env, options, () =>
+    return await spawnServer(`server batching=${batchingLabel(batching)}${options.validate ? ' validate' : ''}${options.eventLoop ? ` event-loop=${options.eventLoop}` : ''}`, SERVER_ENTRY, env, options, () =>
       fs.rmSync(repository, { recursive: true, force: true }),
     );
   } catch (err) {

@@ -86,17 +86,16 @@ export class Scheduler {
 
   /** Starts batches while an instance is idle and work waits; also called when a replacement instance joins. */
   schedule(): void {
-    while (this.queue.size > 0) {
-      const instance = this.pool.acquire();
-      if (!instance) return;
+    while (this.queue.size > 0 && this.pool.canRun) {
       const candidate = candidateBatch(this.queue.waiting(), this.limits);
       const waitedMs = performance.now() - candidate.oldestEnqueuedAt;
       const batch = chooseBatch(candidate, this.limits, waitedMs >= this.delayMs);
       if (!batch) {
-        this.pool.release(instance);
         this.delayWake.arm(this.delayMs - waitedMs);
         return;
       }
+      // A request alone in the queue may take the pool's event-loop session (run_on_event_loop "lone").
+      const instance = this.pool.acquire(batch.entries.length === 1 && this.queue.size === 1)!;
       for (const entry of batch.entries) this.queue.take(entry);
       this.inBatches += batch.entries.length;
       void this.execute(instance, batch);

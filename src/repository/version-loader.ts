@@ -63,7 +63,7 @@ export class VersionLoader {
       intraOpThreads: runtime.intraOpThreads,
       graphOptimizationLevel: runtime.graphOptimizationLevel,
       probeNodePlacement: runtime.probeNodePlacement,
-    }, partial.eventLoop && { limitNs: partial.eventLoop.limitUs * 1000 });
+    }, partial.eventLoop && { limitNs: partial.eventLoop.limitUs * 1000, loneOnly: partial.eventLoop.loneOnly });
     try {
       const { session } = pool;
       for (const failure of session.failures) {
@@ -90,6 +90,7 @@ export class VersionLoader {
           ...(placement?.error !== undefined && { placement_error: placement.error }),
           instances: pool.size,
           on_event_loop: pool.instances[0].thread === undefined,
+          ...(partial.eventLoop?.loneOnly && { lone_requests_on_event_loop: true }),
           max_batch_size: config.maxBatchSize,
           dynamic_batching: config.dynamicBatching !== undefined,
           warmup_samples: config.warmup.map((w) => w.name),

@@ -2,12 +2,14 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../observability/logger';
 import { EventLoopInstance, SLOW_RUNS } from './event-loop-instance';
 import { InstanceSupervisor } from './instance-supervisor';
+import { LoneSession } from './lone-session';
 import { ModelInstance, type Instance, type InstanceDeath, type LoadedSession } from './model-instance';
 import type { SessionWorkerData } from './worker-protocol';
 
-/** A model that runs on the event loop until one run takes longer than `limitNs`. */
+/** A model that runs on the event loop (only its lone requests, with `loneOnly`) until runs take longer than `limitNs`. */
 export interface EventLoopOption {
   readonly limitNs: number;
+  readonly loneOnly?: boolean;
 }
 
 /** The version whose instances these are: named in errors and logs. */
@@ -26,7 +28,8 @@ export type PrepareInstances = (instances: readonly Instance[]) => Promise<void>
  * its slot (instance-supervisor.ts); 'change' is emitted when an instance leaves or rejoins.
  * With `eventLoop`, the one session runs on the event loop until runs take longer than its
  * limit; then a worker is started, warmed up, and takes the slot, while the event-loop session
- * serves on until then (no request fails for the move), and the model stays on workers.
+ * serves on until then (no request fails for the move), and the model stays on workers. With
+ * `eventLoop.loneOnly`, the workers serve and a LoneSession beside them takes lone requests.
  */
 export class InstancePool extends EventEmitter<{ change: [] }> {
   private readonly members: Instance[];
@@ -41,6 +44,7 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
   private prepare: PrepareInstances | undefined;
   private down = 0;
   private closed = false;
+  private readonly lone: LoneSession | undefined;
 
   private constructor(
     /** The CUDA device of each slot. */
@@ -51,6 +55,11 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
     private eventLoop: EventLoopOption | undefined,
   ) {
     super();
+    if (eventLoop?.loneOnly) {
+      const label = `model '${owner.model}' version ${owner.version}`;
+      this.lone = new LoneSession(data, label, eventLoop.limitNs, owner.log.child({ model: owner.model, version: owner.version }));
+      this.eventLoop = undefined;
+    }
     this.members = slots.map((_, slot) => this.launch(slot));
     this.idle = [...this.members];
     this.supervisor = new InstanceSupervisor(
@@ -69,9 +78,9 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
    * event-loop session, on the first), and waits for all to load; the first one's provider speaks for the pool.
    */
   static async start(devices: readonly number[], owner: PoolOwner, data: SessionWorkerData, eventLoop?: EventLoopOption): Promise<InstancePool> {
-    const pool = new InstancePool(eventLoop ? devices.slice(0, 1) : devices, owner, data, eventLoop);
+    const pool = new InstancePool(eventLoop && !eventLoop.loneOnly ? devices.slice(0, 1) : devices, owner, data, eventLoop);
     try {
-      [pool.first] = await Promise.all(pool.members.map((i) => i.loaded));
+      [pool.first] = await Promise.all([...pool.members.map((i) => i.loaded), ...(pool.lone ? [pool.lone.loaded] : [])]);
       return pool;
     } catch (err) {
       await pool.close();
@@ -97,6 +106,11 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
     return this.members;
   }
 
+  /** The event-loop session for lone requests (run_on_event_loop "lone"), beside the slots. */
+  get loneInstance(): Instance | undefined {
+    return this.lone?.instance;
+  }
+
   /** True while every slot has a live instance. */
   get complete(): boolean {
     return this.down === 0;
@@ -107,7 +121,7 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
    * prepared the same way before it takes a batch. A death before that fails the load instead.
    */
   async warmUp(prepare: PrepareInstances): Promise<void> {
-    await prepare(this.members);
+    await prepare(this.lone ? [...this.members, this.lone.instance] : this.members);
     // The automatic warm-up forgives failed runs, a dead worker's among them.
     const dead = this.members.find((i) => !i.alive);
     if (dead) throw new Error(`${dead.label} stopped during the warm-up`);
@@ -115,12 +129,24 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
     if (this.moveAfterWarmUp !== undefined) await this.moveToWorker(this.moveAfterWarmUp);
   }
 
-  acquire(): Instance | undefined {
+  /** Some instance may take a batch now. */
+  get canRun(): boolean {
+    return this.idle.length > 0 && !this.lone?.running;
+  }
+
+  /** An idle instance; for a lone request, the event-loop session when there is one and every worker is idle. */
+  acquire(lone = false): Instance | undefined {
+    if (this.lone?.running) return undefined;
+    if (lone && this.lone && this.idle.length === this.members.length) {
+      const instance = this.lone.take();
+      if (instance) return instance;
+    }
     return this.idle.pop();
   }
 
   /** A dead or closed instance is dropped: it never gets another batch; a retired one is closed. */
   release(instance: Instance): void {
+    if (this.lone?.give(instance)) return;
     if (this.retired.delete(instance)) void instance.close();
     else if (instance.alive) this.idle.push(instance);
   }
@@ -128,7 +154,12 @@ export class InstancePool extends EventEmitter<{ change: [] }> {
   async close(): Promise<void> {
     this.closed = true;
     this.idle.length = 0;
-    await Promise.allSettled([this.supervisor.close(), ...this.members.map((i) => i.close()), ...[...this.retired].map((i) => i.close())]);
+    await Promise.allSettled([
+      this.supervisor.close(),
+      ...this.members.map((i) => i.close()),
+      ...[...this.retired].map((i) => i.close()),
+      ...(this.lone ? [this.lone.close()] : []),
+    ]);
   }
 
   private launch(slot: number): Instance {
