@@ -138,6 +138,11 @@ describe('e2e: model repository', function () {
   const ready = async (name: string, version = ''): Promise<boolean> =>
     (await t.client.unary<{ ready?: boolean }>('ModelReady', { name, version })).ready ?? false;
   const metadata = (name: string) => t.client.unary<MetadataResponse>('ModelMetadata', { name });
+  /** Why a model that must not have loaded did not: it is not ready, and its failures say why. */
+  const failureOf = async (name: string): Promise<string> => {
+    expect(await ready(name), `${name} is ready`).to.equal(false);
+    return t.server.repository.get(name)?.failures.join('; ') ?? '';
+  };
 
   describe('an auto-configured folder holding only <m>/1/model.onnx', () => {
     it('is served and ready', async () => {
@@ -237,8 +242,7 @@ describe('e2e: model repository', function () {
 
   describe('a config.json that contradicts its model', () => {
     it('keeps a model whose config declares the wrong data_type from loading: ModelReady false', async () => {
-      expect(await ready('wrong_type')).to.equal(false);
-      expect(t.server.repository.get('wrong_type')?.failures.join('; ')).to.match(/'features'.*FP32.*INT32/);
+      expect(await failureOf('wrong_type')).to.match(/'features'.*FP32.*INT32/);
     });
 
     it('answers ModelInfer to that model with UNAVAILABLE', async () => {
@@ -253,8 +257,7 @@ describe('e2e: model repository', function () {
     });
 
     it('keeps a model whose config declares the wrong dims from loading: ModelReady false', async () => {
-      expect(await ready('wrong_dims')).to.equal(false);
-      expect(t.server.repository.get('wrong_dims')?.failures.join('; ')).to.match(/'features'.*\[7\].*\[8\]/);
+      expect(await failureOf('wrong_dims')).to.match(/'features'.*\[7\].*\[8\]/);
     });
 
     it("serves a version folder only under its number as written ('2'), not '02' or one past 2^53", async () => {
@@ -263,15 +266,13 @@ describe('e2e: model repository', function () {
     });
 
     it('names the ignored folders, and why, when a model has no other version', async () => {
-      expect(await ready('only_odd_folders')).to.equal(false);
-      expect(t.server.repository.get('only_odd_folders')?.failures.join('; ')).to.contain(
+      expect(await failureOf('only_odd_folders')).to.contain(
         "matches the version policy; ignored: '007' (a leading zero: name it '7'), '18446744073709551616' (past 2^53 - 1, the largest version)",
       );
     });
 
     it('keeps a model whose config.json is not valid JSON from loading, and only that model', async () => {
-      expect(await ready('broken_json')).to.equal(false);
-      expect(t.server.repository.get('broken_json')?.failures.join('; ')).to.match(/^model 'broken_json' config\.json is not valid JSON: /);
+      expect(await failureOf('broken_json')).to.match(/^model 'broken_json' config\.json is not valid JSON: /);
     });
 
     it('makes ServerReady false, since not every model loaded', async () => {
@@ -315,10 +316,8 @@ describe('e2e: model repository', function () {
     });
 
     it('keeps a model whose label file is missing, or named by a path, from loading, naming it', async () => {
-      expect(await ready('missing_labels')).to.equal(false);
-      expect(t.server.repository.get('missing_labels')?.failures.join('; ')).to.match(/model 'missing_labels' config\.json: output 'logits' label_filename 'absent\.txt' cannot be read: ENOENT/);
-      expect(await ready('path_labels')).to.equal(false);
-      expect(t.server.repository.get('path_labels')?.failures.join('; ')).to.contain(
+      expect(await failureOf('missing_labels')).to.match(/model 'missing_labels' config\.json: output 'logits' label_filename 'absent\.txt' cannot be read: ENOENT/);
+      expect(await failureOf('path_labels')).to.contain(
         "model 'path_labels' config.json: output[0].label_filename '../labelled_digits/digits.txt' must be a file name in the model's folder, not a path",
       );
     });
@@ -375,22 +374,19 @@ describe('e2e: model repository', function () {
     });
 
     it('keeps a model with both config.pbtxt and config.json from loading, naming both', async () => {
-      expect(await ready('both_configs')).to.equal(false);
-      expect(t.server.repository.get('both_configs')?.failures.join('; ')).to.equal(
+      expect(await failureOf('both_configs')).to.equal(
         "model 'both_configs' has both config.pbtxt and config.json: keep one (config.json takes this server's additions too)",
       );
     });
 
     it('names the line and column of a config.pbtxt it cannot read', async () => {
-      expect(await ready('bad_pbtxt')).to.equal(false);
-      expect(t.server.repository.get('bad_pbtxt')?.failures.join('; ')).to.equal(
+      expect(await failureOf('bad_pbtxt')).to.equal(
         "model 'bad_pbtxt' config.pbtxt: line 2, column 54: expected '}' to close inference.ModelDynamicBatching, found the end of the text",
       );
     });
 
     it('names config.pbtxt when what it states contradicts the model', async () => {
-      expect(await ready('pbtxt_wrong_dims')).to.equal(false);
-      expect(t.server.repository.get('pbtxt_wrong_dims')?.failures.join('; ')).to.match(/^version 1: model 'pbtxt_wrong_dims' config\.pbtxt: .*'features'.*\[7\].*\[8\]/);
+      expect(await failureOf('pbtxt_wrong_dims')).to.match(/^version 1: model 'pbtxt_wrong_dims' config\.pbtxt: .*'features'.*\[7\].*\[8\]/);
     });
   });
 });
