@@ -58,6 +58,15 @@ dynamic_batching { preferred_batch_size: 2 max_queue_delay_microseconds: 6000000
 model_warmup [ { name: "zeros" batch_size: 2 inputs { key: "image" value: { data_type: TYPE_FP32 dims: [ 64 ] zero_data: true } } } ]
 `;
 
+/** Triton's onnxruntime-backend session settings, each away from the server's default. */
+const TUNED_PBTXT = `optimization { graph { level: -1 } }
+parameters { key: "intra_op_thread_count" value: { string_value: "2" } }
+parameters { key: "inter_op_thread_count" value: { string_value: "2" } }
+parameters { key: "execution_mode" value: { string_value: "1" } }
+parameters { key: "enable_mem_arena" value: { string_value: "0" } }
+parameters { key: "enable_mem_pattern" value: { string_value: "0" } }
+`;
+
 function writeConfigPbtxt(repo: string, model: string, text: string): void {
   fs.writeFileSync(path.join(repo, model, 'config.pbtxt'), text);
 }
@@ -119,6 +128,8 @@ describe('e2e: model repository', function () {
     writeModelConfig(repo, 'path_labels', logits('../labelled_digits/digits.txt'));
     writeModelFile(repo, 'reshaped_digits', 1, digits);
     writeConfigPbtxt(repo, 'reshaped_digits', RESHAPED_DIGITS_PBTXT);
+    writeModelFile(repo, 'tuned_digits', 1, digits);
+    writeConfigPbtxt(repo, 'tuned_digits', TUNED_PBTXT);
     writeModelFile(repo, 'pbtxt_wrong_dims', 1, scorer);
     writeConfigPbtxt(repo, 'pbtxt_wrong_dims', 'max_batch_size: 64\ninput { name: "features" data_type: TYPE_FP32 dims: [7] }');
     t = await startTestServer({ MODEL_REPOSITORY: repo });
@@ -371,6 +382,17 @@ describe('e2e: model repository', function () {
       } finally {
         await session.release();
       }
+    });
+
+    it("opens a model's session with its onnxruntime-backend settings, and it answers as ONNX Runtime does", async () => {
+      expect(t.server.repository.get('tuned_digits')!.versions.get(1)!.config.session).to.deep.equal({
+        graphOptimizationLevel: 'basic', intraOpThreads: 2, interOpThreads: 2, executionMode: 'parallel', enableCpuMemArena: false, enableMemPattern: false,
+      });
+      const [tuned, plain] = await Promise.all([infer('tuned_digits', undefined, 2), infer('my_digits', undefined, 2)]);
+      // Fusions may round differently: within 1e-5, as the other comparisons with ONNX Runtime.
+      const [a, b] = [readFp32(tuned.raw_output_contents[0]), readFp32(plain.raw_output_contents[0])];
+      expect(a.length).to.equal(20);
+      a.forEach((v, i) => expect(v).to.be.closeTo(b[i]!, 1e-5));
     });
 
     it('keeps a model with both config.pbtxt and config.json from loading, naming both', async () => {

@@ -3,7 +3,9 @@
  * `execution_accelerators.gpu_execution_accelerator: [{ "name": "cuda", "parameters": { key: value } }]`
  * (the keys of Triton's onnxruntime backend) and `cuda.graphs`. Values are checked here and kept
  * in ORT's own spelling; whether they can reach ORT is the runtime's to say (cuda-provider-options.ts).
- * Other `optimization` keys (graph level, priority, pinned memory) are left alone, as before.
+ * The model's `parameters` may give four of them too, as the backend's older spelling.
+ * The graph level is session-config.ts's; the other `optimization` keys (priority, pinned memory)
+ * are left alone.
  */
 import type { CudaOptionName, CudaOptions } from '../runtime/cuda-provider-options';
 import { isObject, type Fail, type Json } from './config-json';
@@ -25,10 +27,21 @@ const PARAMETERS: Readonly<Record<string, { readonly option: CudaOptionName; rea
   use_ep_level_unified_stream: { option: 'use_ep_level_unified_stream', normalize: FLAG, expected: '0 or 1' },
 };
 
-export function parseCudaOptions(optimization: unknown, fail: Fail): CudaOptions {
-  if (optimization === undefined) return {};
-  if (!isObject(optimization)) return fail('optimization must be an object');
+/** Triton's backend still reads these from the model's `parameters` too, its deprecated spelling. */
+const DEPRECATED_PARAMETERS = ['cudnn_conv_algo_search', 'gpu_mem_limit', 'arena_extend_strategy', 'do_copy_in_default_stream'];
+
+export function parseCudaOptions(optimization: unknown, parameters: unknown, fail: Fail): CudaOptions {
   const options: Partial<Record<CudaOptionName, string>> = {};
+  if (isObject(parameters)) {
+    const deprecated: Json = {};
+    for (const key of DEPRECATED_PARAMETERS) {
+      const entry = parameters[key];
+      if (entry !== undefined) deprecated[key] = isObject(entry) ? entry.string_value : entry;
+    }
+    parseParameters(deprecated, 'parameters', options, fail);
+  }
+  if (optimization === undefined) return options;
+  if (!isObject(optimization)) return fail('optimization must be an object');
   parseAccelerators(optimization.execution_accelerators, options, fail);
   parseCuda(optimization.cuda, options, fail);
   return options;

@@ -12,6 +12,7 @@ import { parseInputStatistics, parseInputValidation, type InputStatistics, type 
 import { parseEventLoop, type EventLoopConfig } from './event-loop-config';
 import { parseLabelFile } from './label-file-config';
 import { parseReshape } from './reshape-config';
+import { parseSessionSettings, type SessionSettings } from './session-config';
 import { refuseUnsupported } from './unsupported-config';
 import { parseModelWarmup, type WarmupSample } from './warmup-config';
 
@@ -75,6 +76,8 @@ export interface ModelConfig {
   readonly warmup: readonly WarmupSample[];
   /** Absent: the sessions run on worker threads (event-loop-config.ts). */
   readonly eventLoop?: EventLoopConfig;
+  /** Triton's onnxruntime-backend session settings (session-config.ts); absent or empty: the server's runtime defaults. */
+  readonly session?: SessionSettings;
   /** The file the configuration was read from, for the errors found once the ONNX file is open; absent: config.json or none. */
   readonly configFile?: string;
 }
@@ -135,10 +138,11 @@ export function parseModelConfig(model: string, json: unknown, defaultMaxQueueSi
     versionPolicy: parseVersionPolicy(c.version_policy, fail),
     instanceCount,
     instanceGroup,
-    cudaOptions: parseCudaOptions(c.optimization, fail),
+    cudaOptions: parseCudaOptions(c.optimization, c.parameters, fail),
     dynamicBatching: c.dynamic_batching === undefined ? undefined : parseDynamicBatching(c.dynamic_batching, defaultMaxQueueSize, fail),
     warmup: parseModelWarmup(c.model_warmup, fail),
     eventLoop: parseEventLoop(c.parameters, instanceCount, fail),
+    session: parseSessionSettings(c.optimization, c.parameters, fail),
     ...(configFile !== undefined && { configFile }),
   };
 }

@@ -62,6 +62,8 @@ export class VersionLoader {
       ...(plan.requiredBy !== undefined && { requiredBy: plan.requiredBy }),
       intraOpThreads: runtime.intraOpThreads,
       graphOptimizationLevel: runtime.graphOptimizationLevel,
+      // The model's own onnxruntime-backend settings win over the server's defaults.
+      ...partial.session,
       probeNodePlacement: runtime.probeNodePlacement,
     }, partial.eventLoop && { limitNs: partial.eventLoop.limitUs * 1000, loneOnly: partial.eventLoop.loneOnly });
     try {

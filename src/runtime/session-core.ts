@@ -34,6 +34,22 @@ function describe(metadata: readonly ort.InferenceSession.ValueMetadata[]): IoMe
   }));
 }
 
+/** ONNX Runtime's options for a session: the settings given, and only those (the binding rejects an explicit undefined). */
+export function sessionOptions(options: SessionWorkerData, providers: readonly ExecutionProvider[], deviceId: number): ort.InferenceSession.SessionOptions {
+  const interOpThreads = options.interOpThreads ?? 1;
+  return {
+    executionProviders: providers.map((p) => (p === 'cuda' ? cudaProvider(deviceId) : p)),
+    // 0 lets ONNX Runtime pick.
+    ...(options.intraOpThreads > 0 && { intraOpNumThreads: options.intraOpThreads }),
+    ...(interOpThreads > 0 && { interOpNumThreads: interOpThreads }),
+    graphOptimizationLevel: options.graphOptimizationLevel,
+    ...(options.executionMode !== undefined && { executionMode: options.executionMode }),
+    ...(options.enableCpuMemArena !== undefined && { enableCpuMemArena: options.enableCpuMemArena }),
+    ...(options.enableMemPattern !== undefined && { enableMemPattern: options.enableMemPattern }),
+    logSeverityLevel: 4,
+  };
+}
+
 /**
  * Throws NoProviderError, with each provider's reason, when none loads the model (or, with
  * `requiredBy`, when the first does not). A CUDA session is probed for where its nodes run; a CPU
@@ -48,12 +64,7 @@ export async function openSession(options: SessionWorkerData): Promise<OpenedSes
       options.providers,
       (providers) =>
         ort.InferenceSession.create(options.modelPath, {
-          executionProviders: providers.map((p) => (p === 'cuda' ? cudaProvider(deviceId) : p)),
-          // 0 lets ONNX Runtime pick; the binding rejects an explicit undefined.
-          ...(options.intraOpThreads > 0 && { intraOpNumThreads: options.intraOpThreads }),
-          interOpNumThreads: 1,
-          graphOptimizationLevel: options.graphOptimizationLevel,
-          logSeverityLevel: 4,
+          ...sessionOptions(options, providers, deviceId),
           // Profiling is on only until the probe's run ends it.
           ...(probe && probes(providers[0]) && probe.sessionOptions),
         }),

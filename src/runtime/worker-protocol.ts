@@ -6,8 +6,14 @@ import type { NodePlacement } from './node-placement';
 export interface SessionWorkerData {
   readonly modelPath: string;
   readonly providers: readonly ExecutionProvider[];
+  /** 0: ONNX Runtime picks (one per core). */
   readonly intraOpThreads: number;
   readonly graphOptimizationLevel: GraphOptimizationLevel;
+  /** Absent: 1. 0: ONNX Runtime picks. */
+  readonly interOpThreads?: number;
+  readonly executionMode?: 'sequential' | 'parallel';
+  readonly enableCpuMemArena?: boolean;
+  readonly enableMemPattern?: boolean;
   /** The CUDA device this instance's session asks for (instance_group.gpus); absent: 0. Optional, as the bench scripts make their own. */
   readonly deviceId?: number;
   /** Set: the first provider is required, no fallback; names who requires it, for the error. */
