@@ -38,9 +38,10 @@ const slowModels = (onnx: Uint8Array): TempModel[] => [
   // (f) instance count
   { name: 'slow_single', onnx, config: { max_batch_size: 1, dynamic_batching: {}, instance_group: [{ count: 1, kind: 'KIND_CPU' }] } },
   { name: 'slow_pair', onnx, config: { max_batch_size: 1, dynamic_batching: {}, instance_group: [{ count: 2, kind: 'KIND_CPU' }] } },
-  // (g) no batching
+  // (g) no batching, and the dynamic batcher Triton's auto-complete turns on
   { name: 'slow_unbatched', onnx, config: { max_batch_size: 0 } },
-  { name: 'slow_no_dynamic', onnx, config: { max_batch_size: 8 } },
+  { name: 'slow_no_dynamic', onnx, config: { max_batch_size: 1 } },
+  { name: 'slow_auto_dynamic', onnx, config: { max_batch_size: 8 } },
   // (h) priorities
   { name: 'slow_prio', onnx, config: { max_batch_size: 1, dynamic_batching: { priority_levels: 2, default_priority_level: 2 } } },
 ];
@@ -329,7 +330,7 @@ describe('e2e dynamic batching', function () {
   });
 
   describe('(g) no dynamic batching', () => {
-    for (const [model, rows, rowsCounted] of [['slow_unbatched', 2, 1], ['slow_no_dynamic', 2, 2]] as const) {
+    for (const [model, rows, rowsCounted] of [['slow_unbatched', 2, 1], ['slow_no_dynamic', 1, 1]] as const) {
       it(`${model}: runs each request alone even when they queue up`, async () => {
         const before = await stats(model);
         const outcomes = await Promise.all([50, 51, 52, 53].map((seed) => slow(model, seed, rows)));
@@ -340,6 +341,16 @@ describe('e2e dynamic batching', function () {
         expect([...d.batches]).to.deep.equal([[rowsCounted, 4]]);
       });
     }
+
+    it('slow_auto_dynamic: batches what queues when max_batch_size is above 1 and no scheduler is named, as Triton does', async () => {
+      const before = await stats('slow_auto_dynamic');
+      // In order on one channel: the first takes the idle instance, the other three queue behind it and leave together.
+      const outcomes = await Promise.all([54, 55, 56, 57].map((seed) => slow('slow_auto_dynamic', seed, 2)));
+      outcomes.forEach((o, i) => expectSlowAnswer(o, 54 + i, 2));
+      const d = statsDelta(await stats('slow_auto_dynamic'), before);
+      expect(d.executionCount).to.equal(2);
+      expect([...d.batches]).to.deep.equal([[2, 1], [6, 1]]);
+    });
   });
 
   describe('(h) priority', () => {

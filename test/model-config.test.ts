@@ -152,10 +152,13 @@ describe('auto-config from the ONNX file', () => {
     expect(c.dynamicBatching).to.equal(undefined);
   });
 
-  it('leaves dynamic batching off when a config.json exists without it', () => {
-    const c = completeConfig(parseModelConfig('m', { max_batch_size: 8 }, QUEUE), true, batchedIo, DEFAULTS);
-    expect(c.maxBatchSize).to.equal(8);
-    expect(c.dynamicBatching).to.equal(undefined);
+  it("turns dynamic batching on for a config without a scheduler when max_batch_size is above 1, as Triton's auto-complete does, and only then", () => {
+    const complete = (json: object) => completeConfig(parseModelConfig('m', json, QUEUE), true, batchedIo, DEFAULTS);
+    expect(complete({ max_batch_size: 8 }).dynamicBatching?.maxQueueDelayMicros).to.equal(0);
+    expect(complete({}).dynamicBatching, 'max_batch_size from the default, 4').to.not.equal(undefined);
+    expect(complete({ max_batch_size: 1 }).dynamicBatching).to.equal(undefined);
+    expect(complete({ max_batch_size: 0 }).dynamicBatching, 'written 0: no batching').to.equal(undefined);
+    expect(complete({ max_batch_size: 8, dynamic_batching: { max_queue_delay_microseconds: 50 } }).dynamicBatching?.maxQueueDelayMicros).to.equal(50);
   });
 
   it('refuses a config that contradicts the model', () => {

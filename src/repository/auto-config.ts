@@ -61,7 +61,9 @@ export function completeConfig(
     maxBatchSize,
     inputs: resolve('input', partial.inputs, io.inputs).map((spec) => withStatistics(spec, maxBatchSize, defaults.statisticsColumns, fail)),
     outputs: resolve('output', partial.outputs, io.outputs),
-    dynamicBatching: partial.dynamicBatching ?? (!hasConfigFile && maxBatchSize > 0 ? defaultBatching(defaults.maxQueueSize) : undefined),
+    // Triton's auto-complete: a model that batches and names no scheduler gets the dynamic batcher,
+    // except at max_batch_size 1, where a configuration file asks for one request per run.
+    dynamicBatching: partial.dynamicBatching ?? (maxBatchSize > 1 || (!hasConfigFile && maxBatchSize > 0) ? defaultBatching(defaults.maxQueueSize) : undefined),
   };
 }
 
