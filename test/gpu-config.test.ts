@@ -103,7 +103,7 @@ describe("the CUDA provider's parameters (Triton's gpu_execution_accelerator)", 
     const deprecated = { parameters: { cudnn_conv_algo_search: { string_value: '1' }, gpu_mem_limit: { string_value: '4294967200' }, intra_op_thread_count: { string_value: '1' } } };
     expect(parse(deprecated).cudaOptions).to.deep.equal({ cudnn_conv_algo_search: 'HEURISTIC', gpu_mem_limit: '4294967200' });
     expect(parseError({ parameters: { arena_extend_strategy: { string_value: '7' } } })).to.contain("parameters.arena_extend_strategy must be 0/kNextPowerOfTwo or 1/kSameAsRequested, not '7'");
-    expect(parseError({ parameters: { do_copy_in_default_stream: 1 } })).to.contain('parameters.do_copy_in_default_stream must be a string');
+    expect(parseError({ parameters: { do_copy_in_default_stream: 1 } })).to.contain('parameters.do_copy_in_default_stream must be an object with a string_value');
   });
 
   it('asks nothing of CUDA without them, or for a bare cuda accelerator; leaves other optimization keys alone', () => {

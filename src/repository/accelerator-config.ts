@@ -8,7 +8,7 @@
  * are left alone.
  */
 import type { CudaOptionName, CudaOptions } from '../runtime/cuda-provider-options';
-import { isObject, type Fail, type Json } from './config-json';
+import { isObject, parameterString, type Fail, type Json } from './config-json';
 
 type Normalize = (value: string) => string | undefined;
 
@@ -35,8 +35,8 @@ export function parseCudaOptions(optimization: unknown, parameters: unknown, fai
   if (isObject(parameters)) {
     const deprecated: Json = {};
     for (const key of DEPRECATED_PARAMETERS) {
-      const entry = parameters[key];
-      if (entry !== undefined) deprecated[key] = isObject(entry) ? entry.string_value : entry;
+      const value = parameterString(parameters, key, fail);
+      if (value !== undefined) deprecated[key] = value;
     }
     parseParameters(deprecated, 'parameters', options, fail);
   }

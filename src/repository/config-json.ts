@@ -21,3 +21,11 @@ export function positiveInt(value: unknown, key: string, fail: Fail): number {
   if (n < 1) fail(`${key} must be an integer >= 1`);
   return n;
 }
+
+/** A value of Triton's `parameters` map ({ "key": { "string_value": "..." } }); undefined when the key is absent. */
+export function parameterString(parameters: Json, key: string, fail: Fail): string | undefined {
+  const entry = parameters[key];
+  if (entry === undefined) return undefined;
+  if (!isObject(entry) || typeof entry.string_value !== 'string') return fail(`parameters.${key} must be an object with a string_value`);
+  return entry.string_value;
+}

@@ -7,7 +7,7 @@
  * `event_loop_run_limit_us` (default 1000) is the longest run allowed on the event loop before the
  * model leaves it for good. Other keys are left alone, as Triton leaves them to backends.
  */
-import { isObject, positiveInt, type Fail, type Json } from './config-json';
+import { isObject, parameterString, positiveInt, type Fail } from './config-json';
 
 export interface EventLoopConfig {
   readonly limitUs: number;
@@ -17,19 +17,12 @@ export interface EventLoopConfig {
 
 export const DEFAULT_EVENT_LOOP_LIMIT_US = 1000;
 
-function stringValue(parameters: Json, key: string, fail: Fail): string | undefined {
-  const entry = parameters[key];
-  if (entry === undefined) return undefined;
-  if (!isObject(entry) || typeof entry.string_value !== 'string') return fail(`parameters.${key} must be an object with a string_value`);
-  return entry.string_value;
-}
-
 /** Undefined: worker threads, the default. */
 export function parseEventLoop(parameters: unknown, instanceCount: number, fail: Fail): EventLoopConfig | undefined {
   if (parameters === undefined) return undefined;
   if (!isObject(parameters)) return fail('parameters must be an object');
-  const on = stringValue(parameters, 'run_on_event_loop', fail);
-  const limit = stringValue(parameters, 'event_loop_run_limit_us', fail);
+  const on = parameterString(parameters, 'run_on_event_loop', fail);
+  const limit = parameterString(parameters, 'event_loop_run_limit_us', fail);
   if (on !== undefined && on !== 'true' && on !== 'lone' && on !== 'false') fail(`parameters.run_on_event_loop must be "true", "lone" or "false", not "${on}"`);
   if (on !== 'true' && on !== 'lone') {
     if (limit !== undefined) fail('parameters.event_loop_run_limit_us needs parameters.run_on_event_loop "true" or "lone"');

@@ -7,7 +7,7 @@
  * other keys are left alone, as it leaves keys it does not know.
  */
 import type { GraphOptimizationLevel } from '../config/schema';
-import { isObject, type Fail, type Json } from './config-json';
+import { isObject, parameterString, type Fail } from './config-json';
 
 export interface SessionSettings {
   readonly graphOptimizationLevel?: GraphOptimizationLevel;
@@ -34,12 +34,7 @@ export function parseSessionSettings(optimization: unknown, parameters: unknown,
     settings.graphOptimizationLevel = GRAPH_LEVELS[String(Number(level))] ?? 'all';
   }
   if (!isObject(parameters)) return settings;
-  const value = (key: string): string | undefined => {
-    const entry = (parameters as Json)[key];
-    if (entry === undefined) return undefined;
-    if (!isObject(entry) || typeof entry.string_value !== 'string') return fail(`parameters.${key} must be an object with a string_value`);
-    return entry.string_value.trim();
-  };
+  const value = (key: string): string | undefined => parameterString(parameters, key, fail)?.trim();
   const threads = (key: string): number | undefined => {
     const v = value(key);
     if (v === undefined) return undefined;
