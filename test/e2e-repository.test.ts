@@ -128,6 +128,8 @@ describe('e2e: model repository', function () {
     writeModelConfig(repo, 'path_labels', logits('../labelled_digits/digits.txt'));
     writeModelFile(repo, 'reshaped_digits', 1, digits);
     writeConfigPbtxt(repo, 'reshaped_digits', RESHAPED_DIGITS_PBTXT);
+    writeModelFile(repo, 'two_groups', 1, digits);
+    writeConfigPbtxt(repo, 'two_groups', 'instance_group [ { count: 1 kind: KIND_CPU }, { count: 2 kind: KIND_CPU } ]\n');
     writeModelFile(repo, 'tuned_digits', 1, digits);
     writeConfigPbtxt(repo, 'tuned_digits', TUNED_PBTXT);
     writeModelFile(repo, 'pbtxt_wrong_dims', 1, scorer);
@@ -393,6 +395,13 @@ describe('e2e: model repository', function () {
       const [a, b] = [readFp32(tuned.raw_output_contents[0]), readFp32(plain.raw_output_contents[0])];
       expect(a.length).to.equal(20);
       a.forEach((v, i) => expect(v).to.be.closeTo(b[i]!, 1e-5));
+    });
+
+    it('serves several instance_group entries of one kind as their instances together', async () => {
+      expect(t.server.repository.get('two_groups')!.versions.get(1)!.pool.size).to.equal(3);
+      const { config } = await t.client.unary<{ config: { instance_group: { count: number; kind: string }[] } }>('ModelConfig', { name: 'two_groups', version: '' });
+      expect(config.instance_group.map((g) => [g.count, g.kind])).to.deep.equal([[3, 'KIND_CPU']]);
+      expect((await infer('two_groups', undefined, 2)).outputs[0]!.shape).to.deep.equal(['2', '10']);
     });
 
     it('keeps a model with both config.pbtxt and config.json from loading, naming both', async () => {

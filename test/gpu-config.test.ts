@@ -32,6 +32,19 @@ describe('instance_group kind and gpus', () => {
     expect(instanceDevices(parse({ instance_group: [{ kind: 'KIND_CPU', count: 2 }] }).instanceGroup)).to.deep.equal([0, 0]);
   });
 
+  it('combines several entries of one kind, as Triton configurations write one per GPU, and refuses what cannot combine', () => {
+    const groups = (...list: object[]) => parse({ instance_group: list }).instanceGroup;
+    expect(groups({ kind: 'KIND_GPU', gpus: [0] }, { kind: 'KIND_GPU', gpus: [1, 2] })).to.deep.equal({ kind: 'KIND_GPU', count: 1, gpus: [0, 1, 2] });
+    expect(groups({ kind: 'KIND_GPU', count: 2, gpus: [1] }, { kind: 'KIND_GPU', count: 2 }), 'no gpus: device 0').to.deep.equal({ kind: 'KIND_GPU', count: 2, gpus: [1, 0] });
+    expect(groups({ kind: 'KIND_CPU', count: 2 }, { kind: 'KIND_CPU', count: 3 })).to.deep.equal({ kind: 'KIND_CPU', count: 5, gpus: [] });
+    expect(parse({ instance_group: [{ count: 2 }, { count: 1 }] }).instanceCount).to.equal(3);
+    expect(parseError({ instance_group: [{ kind: 'KIND_GPU' }, { kind: 'KIND_CPU' }] })).to.contain('instance_group entries of different kinds (KIND_GPU, KIND_CPU) are not supported');
+    expect(parseError({ instance_group: [{ kind: 'KIND_GPU', count: 1, gpus: [0] }, { kind: 'KIND_GPU', count: 2, gpus: [1] }] })).to.contain('instance_group entries on GPUs need one count, instances per GPU (they have 1, 2)');
+    expect(parseError({ instance_group: [{ kind: 'KIND_GPU', gpus: [0, 1] }, { kind: 'KIND_GPU', gpus: [1] }] })).to.contain('instance_group lists GPU 1 in two entries');
+    expect(parseError({ instance_group: [{ count: 200 }, { count: 100 }] })).to.contain(`instance_group: 300 instances (count 300): at most ${MAX_INSTANCES}`);
+    expect(parseError({ instance_group: [{ count: 1 }, { count: 0 }] })).to.contain('instance_group[1].count');
+  });
+
   it('refuses bad gpus with a message naming the field', () => {
     expect(parseError({ instance_group: [{ kind: 'KIND_GPU', gpus: [-1] }] })).to.contain('instance_group[0].gpus entries must be an integer >= 0');
     expect(parseError({ instance_group: [{ kind: 'KIND_GPU', gpus: [0.5] }] })).to.contain('instance_group[0].gpus entries must be an integer >= 0');
