@@ -2,12 +2,12 @@ import { ConfigError, loadConfig } from './config/load';
 import { createLogger } from './observability/logger';
 import { startServer } from './app';
 import { handleShutdownSignals } from './lifecycle/signals';
+import { turnOffOrtTelemetryByDefault } from './platform/ort-telemetry';
 import { pinNextTickMaps } from './platform/pin-tick-maps';
 
 async function main(): Promise<void> {
-  // onnxruntime 1.30 on Linux otherwise starts Microsoft's telemetry (files under /tmp and ~/.cache,
-  // uploads). Set here, before any session worker exists, so their ONNX Runtime reads it; an explicit value wins.
-  process.env.ORT_DISABLE_TELEMETRY ??= '1';
+  // Before any session worker exists, so that their ONNX Runtime reads it.
+  turnOffOrtTelemetryByDefault();
   let config;
   try {
     config = loadConfig();
