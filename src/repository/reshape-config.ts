@@ -5,6 +5,7 @@
  * request's rows map to the model's without a check per request: `dims` without -1, and the
  * reshape's one -1, if it has one, worked out here from the element count.
  */
+import { elementCount } from '../tensor/tensor';
 import { isObject, type Fail, type Json } from './config-json';
 
 export function parseReshape(value: unknown, dims: readonly number[], where: string, fail: Fail): number[] {
@@ -17,18 +18,14 @@ export function parseReshape(value: unknown, dims: readonly number[], where: str
     return n;
   });
   if (dims.includes(-1)) fail(`${where}.reshape needs fixed dims, not [${dims.join(',')}]`);
-  const elements = product(dims);
+  const elements = elementCount(dims);
   const variable = model.filter((d) => d === -1).length;
   if (variable > 1) fail(`${where}.reshape.shape may have one -1, not ${variable}`);
   if (variable === 1) {
-    const known = product(model.filter((d) => d !== -1));
+    const known = elementCount(model.filter((d) => d !== -1));
     if (known === 0 || elements % known !== 0) fail(`${where}.reshape.shape [${model.join(',')}] cannot hold the ${elements} elements of dims [${dims.join(',')}]`);
     return model.map((d) => (d === -1 ? elements / known : d));
   }
-  if (product(model) !== elements) fail(`${where}.reshape.shape [${model.join(',')}] holds ${product(model)} elements, dims [${dims.join(',')}] ${elements}`);
+  if (elementCount(model) !== elements) fail(`${where}.reshape.shape [${model.join(',')}] holds ${elementCount(model)} elements, dims [${dims.join(',')}] ${elements}`);
   return model;
-}
-
-function product(dims: readonly number[]): number {
-  return dims.reduce((a, b) => a * b, 1);
 }
