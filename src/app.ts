@@ -78,7 +78,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       ms: Math.round(performance.now() - started),
       models: [...repository.entries()].map((e) => ({
         name: e.name,
-        versions: [...e.versions.values()].map((v) => ({ version: v.version, provider: v.provider, state: v.state })),
+        versions: [...e.versions.values()].map((v) => ({ version: v.version, provider: v.kind === 'onnx' ? v.provider : 'ensemble', state: v.state })),
         ...(e.failures.length > 0 && { failures: e.failures }),
       })),
     },

@@ -14,6 +14,7 @@ import { SLOW_FEATURES, SLOW_OUTPUTS, sizedSlowModel, slowReference } from './su
 import { affineModel, affineReference, affineRequest, serveRepository, valuesOf, type RepositoryServer } from './support/generated-models';
 import { readFp32 } from './support/server';
 import { waitFor } from './support/wait-for';
+import { onnxVersion } from './support/onnx-version';
 
 const WIDTH = 4;
 const OUTPUT = { name: 'y', scale: 2, bias: 1 };
@@ -47,7 +48,7 @@ describe('e2e: a model on the event loop', function () {
   });
   after(async () => t?.stop());
 
-  const version = (model: string): ModelVersion => t.server.repository.get(model)!.versions.get(1)!;
+  const version = (model: string): ModelVersion => onnxVersion(t.server.repository.get(model)!.versions.get(1));
   const onLoop = (model: string): boolean => version(model).pool.instances[0].thread === undefined;
   const movedLine = (model: string): boolean => logs.some((l) => l.msg === 'model moved to a worker thread' && l.model === model);
 

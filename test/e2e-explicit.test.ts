@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { status } from '@grpc/grpc-js';
-import type { ModelVersion } from '../src/repository/model-version';
+import type { ServedVersion } from '../src/repository/model-version';
 import { createHealthClient, expectRpcError, writeModelFile } from './support/e2e-helpers';
 import { serveRepository, type RepositoryServer } from './support/generated-models';
 import {
@@ -47,7 +47,7 @@ describe('e2e model control mode explicit', function () {
 
   after(async () => t?.stop());
 
-  const versionsOf = (model: string): Map<number, ModelVersion> => new Map(t.server.repository.get(model)?.versions);
+  const versionsOf = (model: string): Map<number, ServedVersion> => new Map(t.server.repository.get(model)?.versions);
   const metadataVersions = async (model: string): Promise<string[]> =>
     (await t.client.unary<{ versions: string[] }>('ModelMetadata', { name: model })).versions;
   const modelConfig = async (model: string): Promise<ConfigResponse['config']> => (await t.client.unary<ConfigResponse>('ModelConfig', { name: model })).config;

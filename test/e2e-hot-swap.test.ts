@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { performance } from 'node:perf_hooks';
-import type { ModelVersion } from '../src/repository/model-version';
+import type { ServedVersion } from '../src/repository/model-version';
 import { writeModelConfig, writeModelFile } from './support/e2e-helpers';
 import { serveRepository, type RepositoryServer } from './support/generated-models';
 import { computedBy, inferVersioned, versionedModel } from './support/repository-client';
@@ -77,7 +77,7 @@ describe('e2e hot reload under continuous load', function () {
   });
 
   /** Runs `change` and a poll while the load runs; returns when the swap happened and how many requests were in flight then. */
-  async function swapUnderLoad(swapped: (versions: ReadonlyMap<number, ModelVersion>) => boolean, change: () => void): Promise<{ at: number; inFlight: number; pollDone: number }> {
+  async function swapUnderLoad(swapped: (versions: ReadonlyMap<number, ServedVersion>) => boolean, change: () => void): Promise<{ at: number; inFlight: number; pollDone: number }> {
     let seen: { at: number; inFlight: number } | undefined;
     const onChange = (): void => {
       const versions = t.server.repository.get('live')?.versions;

@@ -9,7 +9,7 @@ import { status } from '@grpc/grpc-js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import pino from 'pino';
-import type { ModelVersion } from '../src/repository/model-version';
+import type { ServedVersion } from '../src/repository/model-version';
 import { expectRpcError } from './support/e2e-helpers';
 import { serveRepository, type RepositoryServer } from './support/generated-models';
 import { computedBy, expectComputedBy, inferVersioned, loadModel, repositoryIndex, versionedModel } from './support/repository-client';
@@ -45,7 +45,7 @@ describe('e2e: a model file corrupted or removed under a running server', functi
     });
     after(async () => t?.stop());
 
-    const loaded = (model: string): ModelVersion | undefined => t.server.repository.get(model)?.versions.get(1);
+    const loaded = (model: string): ServedVersion | undefined => t.server.repository.get(model)?.versions.get(1);
 
     async function expectKeptAfterFailedReload(model: string, why: RegExp): Promise<void> {
       const before = loaded(model);

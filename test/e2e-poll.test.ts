@@ -9,7 +9,7 @@ import { status } from '@grpc/grpc-js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import pino from 'pino';
-import type { ModelVersion } from '../src/repository/model-version';
+import type { ServedVersion } from '../src/repository/model-version';
 import { expectRpcError, removeDir, writeModelConfig, writeModelFile } from './support/e2e-helpers';
 import { serveRepository, type RepositoryServer } from './support/generated-models';
 import {
@@ -55,7 +55,7 @@ describe('e2e model control mode poll', function () {
 
   after(async () => t?.stop());
 
-  const versionsOf = (model: string): Map<number, ModelVersion> => new Map(t.server.repository.get(model)?.versions);
+  const versionsOf = (model: string): Map<number, ServedVersion> => new Map(t.server.repository.get(model)?.versions);
   const metadataVersions = async (model: string): Promise<string[]> =>
     (await t.client.unary<{ versions: string[] }>('ModelMetadata', { name: model })).versions;
   const ready = async (name: string, version = ''): Promise<boolean> =>

@@ -14,6 +14,7 @@ import { parseExposition, type Exposition } from './support/prometheus-text';
 import { expectComputedBy, inferVersioned, versionedModel, weightsOf, WIDTH, X, type InferResponse } from './support/repository-client';
 import { SLOW_FEATURES, sizedSlowModel, slowModelBytes, slowReference } from './support/batching-slow-model';
 import { waitFor } from './support/wait-for';
+import { onnxVersion } from './support/onnx-version';
 
 const ALL = { max_batch_size: 4, version_policy: { all: {} } };
 const shadowed = (fraction: number): object => ({ ...ALL, rollout: { weights: { '1': 1 }, shadow: { version: 2, fraction } } });
@@ -113,7 +114,7 @@ describe('e2e shadow traffic', function () {
       for (const res of await Promise.all(Array.from({ length: 20 }, () => unpinned('quarter')))) expectComputedBy(res, 1);
     }
     // Each drawn shadow is submitted or dropped on the turn after its reply, before the client hears it; then it settles.
-    await waitFor('quarter shadows settled', () => t.server.repository.get('quarter')!.versions.get(2)!.scheduler.pending, (p) => p === 0);
+    await waitFor('quarter shadows settled', () => onnxVersion(t.server.repository.get('quarter')!.versions.get(2)).scheduler.pending, (p) => p === 0);
     expect((await shadows('quarter')) / n).to.be.closeTo(0.25, 0.05);
   });
 

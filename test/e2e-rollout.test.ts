@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { status } from '@grpc/grpc-js';
 import pino from 'pino';
 import { freePort } from '../scripts/bench/free-port';
-import type { ModelVersion } from '../src/repository/model-version';
+import type { ServedVersion } from '../src/repository/model-version';
 import { expectRpcError, writeModelConfig } from './support/e2e-helpers';
 import { affineRequest, serveRepository, type RepositoryServer } from './support/generated-models';
 import { httpRequest } from './support/http-get';
@@ -177,7 +177,7 @@ describe('e2e canary rollout', function () {
     };
     try {
       await afterMore(100);
-      const first = new Map<number, ModelVersion>(t.server.repository.get('live')!.versions);
+      const first = new Map<number, ServedVersion>(t.server.repository.get('live')!.versions);
       await setConfig('live', rollout({ '1': 10, '2': 90 }));
       await afterMore(100);
       // max_batch_size changes too: every version reloads beside the serving ones, then swaps.

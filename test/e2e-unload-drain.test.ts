@@ -13,6 +13,7 @@ import { expectRpcError } from './support/e2e-helpers';
 import { serveRepository, type RepositoryServer } from './support/generated-models';
 import { unloadModel, versionStates } from './support/repository-client';
 import { waitFor } from './support/wait-for';
+import { onnxVersion } from './support/onnx-version';
 
 const REQUESTS = 4;
 
@@ -31,7 +32,7 @@ describe('e2e RepositoryModelUnload drains, then frees', function () {
   after(async () => t?.stop());
 
   it('answers the running and the queued requests, refuses new ones meanwhile, then stops the workers and answers the unload', async () => {
-    const version = t.server.repository.get('slow')!.versions.get(1)!;
+    const version = onnxVersion(t.server.repository.get('slow')!.versions.get(1));
     const inputs = Array.from({ length: REQUESTS }, (_, i) => rowsOf(i + 1, 1, SLOW_FEATURES));
     const calls = inputs.map((x) => startInfer(t.client, inferRequest('slow', x, SLOW_FEATURES)).outcome);
     await waitFor('one request running and the rest queued', () => version.scheduler.pending, (n) => n === REQUESTS);

@@ -20,6 +20,7 @@ import { sizedSlowModel, slowReference, SLOW_FEATURES, writeTempRepository } fro
 import { createHealthClient, removeDir } from './support/e2e-helpers';
 import { startTestServer, type TestServer } from './support/server';
 import { waitFor } from './support/wait-for';
+import { onnxVersion } from './support/onnx-version';
 
 interface LogLine {
   readonly level: number;
@@ -159,7 +160,7 @@ describe('e2e: a session worker that dies is replaced', function () {
     removeDir(repo);
   });
 
-  const version = (model: string): ModelVersion => t.server.repository.get(model)!.versions.get(1)!;
+  const version = (model: string): ModelVersion => onnxVersion(t.server.repository.get(model)!.versions.get(1));
   const modelReady = async (model: string): Promise<boolean> => (await t.client.unary<{ ready: boolean }>('ModelReady', { name: model, version: '1' })).ready;
   const slow = (model: string, seed: number): Promise<Outcome> => infer(t.client, model, rowsOf(seed, 1, SLOW_FEATURES), SLOW_FEATURES);
   const logsOf = (model: string, msg: string): LogLine[] => logs.filter((l) => l.model === model && l.msg === msg);

@@ -76,7 +76,7 @@ describe('model config.json parsing', () => {
   it("refuses, by name, Triton's fields that would change what the model computes or how it is called, and ignores those that only tune Triton", () => {
     const tensor = { name: 'x', data_type: 'TYPE_FP32', dims: [4] };
     const refusals: [object, string][] = [
-      [{ ensemble_scheduling: {} }, 'ensemble_scheduling is not supported'],
+      [{ ensemble_scheduling: {} }, "ensemble_scheduling needs platform 'ensemble'"],
       [{ batch_input: [{ kind: 'BATCH_ELEMENT_COUNT' }] }, 'batch_input is not supported'],
       [{ batch_output: [{ kind: 'BATCH_SCATTER_WITH_INPUT_SHAPE' }] }, 'batch_output is not supported'],
       [{ default_model_filename: 'resnet.onnx' }, "default_model_filename 'resnet.onnx' is not supported: name each version's file model.onnx"],

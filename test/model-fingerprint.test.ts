@@ -17,7 +17,7 @@ describe('model folder fingerprint', () => {
 
   const fingerprint = async (): Promise<string> => {
     const folder = await readModelFolder(repo, 'm');
-    return folderFingerprint(folder!.configs, folder!.versions);
+    return folderFingerprint(folder!.configs, folder!.versions, folder!.bareVersions);
   };
   const file = (version: number): string => path.join(repo, 'm', String(version), 'model.onnx');
 

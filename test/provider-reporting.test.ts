@@ -13,6 +13,7 @@ function fakeVersion(provider: 'cuda' | 'cpu', deviceIds: number[], poolSize: nu
   const fake = {
     name: 'conv',
     version: 3,
+    kind: 'onnx',
     provider,
     deviceIds,
     placement: provider === 'cuda' ? { nodesByProvider: { CPUExecutionProvider: 2, CUDAExecutionProvider: 40 } } : undefined,

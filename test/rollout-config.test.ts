@@ -23,7 +23,7 @@ const GUARD = { canary: '2', max_error_rate: 0.02, max_p99_ratio: 1.5, min_reque
 
 function folder(config: object, versions: readonly number[]): { folder: ModelFolder; configs: ConfigSource[] } {
   const configs = [{ file: 'config.json' as const, text: JSON.stringify(config) }];
-  return { folder: { name: 'm', dir: '/nowhere/m', configs, versions: new Map(versions.map((v) => [v, `stamp${v}`])), ignored: [] }, configs };
+  return { folder: { name: 'm', dir: '/nowhere/m', configs, versions: new Map(versions.map((v) => [v, `stamp${v}`])), ignored: [], bareVersions: [] }, configs };
 }
 
 describe('rollout config.json block', () => {

@@ -38,6 +38,7 @@ interface FakeVersion {
   ready: boolean;
   config: ModelConfig;
   stats: ModelStatistics;
+  kind: 'onnx';
   pool: { size: number };
   scheduler: { pending: number; submitted: InferenceJob[]; refuse: boolean; submit(job: InferenceJob): void };
 }
@@ -49,6 +50,7 @@ function version(n: number, options: Partial<Pick<FakeVersion, 'ready' | 'config
     ready: options.ready ?? true,
     config: options.config ?? config(),
     stats: new ModelStatistics(),
+    kind: 'onnx',
     pool: { size: 1 },
     scheduler: {
       pending: 0,

@@ -6,7 +6,9 @@ import { performance } from 'node:perf_hooks';
 import { asInferenceError, notFound, unavailable } from '../errors';
 import type { Readiness } from '../health/readiness';
 import type { ModelRepository } from '../repository/model-repository';
-import type { ModelVersion } from '../repository/model-version';
+import type { EnsembleVersion } from '../repository/ensemble-version';
+import type { ServedVersion } from '../repository/model-version';
+import { ensembleProblem } from '../repository/ensemble-readiness';
 import type { RolloutState } from '../rollout/rollout-state';
 import type { Router } from '../routing/router';
 import type { RepositoryService } from './repository-service';
@@ -17,6 +19,7 @@ import type { InferReply, InferRequest } from './infer-request';
 import type { Admission } from './admission';
 import type { ShadowTraffic } from '../rollout/shadow-traffic';
 import { checkClassifications, classifyOutputs } from './classification';
+import { EnsembleRun, type StepRunner } from './ensemble-run';
 import { checkInputRules } from './input-rules';
 import { checkRequestLimits, type RequestLimits } from './request-limits';
 import { validateRequest, type ValidatedShape } from './validate-request';
@@ -43,6 +46,9 @@ export interface ModelMetadata {
 }
 
 export class InferenceService {
+  /** Bound once: an ensemble's steps enter here, past the drain's refusal, as part of a request already admitted. */
+  private readonly runStep: StepRunner = (request, reply) => this.accept(request, reply);
+
   constructor(
     private readonly repository: ModelRepository,
     private readonly router: Router,
@@ -72,7 +78,7 @@ export class InferenceService {
     return /^[0-9]+$/.test(version) && this.readiness.versionReady(name, Number(version));
   }
 
-  modelVersion(name: string, version: string): ModelVersion {
+  modelVersion(name: string, version: string): ServedVersion {
     checkModelName(name, 'name');
     return this.router.resolve(name, version);
   }
@@ -99,7 +105,11 @@ export class InferenceService {
       reply.fail(unavailable('the server is shutting down and takes no new requests; retry on another replica'));
       return;
     }
-    let model: ModelVersion;
+    this.accept(request, reply);
+  }
+
+  private accept(request: InferRequest, reply: InferReply): void {
+    let model: ServedVersion;
     try {
       checkModelName(request.modelName, 'model_name');
       model = this.router.route(request.modelName, request.modelVersion, request.parameters);
@@ -127,6 +137,10 @@ export class InferenceService {
     // Only what the rollout routes is shadowed: a pinned request asked for one version on purpose.
     if (request.modelVersion === '') job.shadow = this.shadow;
     this.admission.enter();
+    if (model.kind === 'ensemble') {
+      this.runEnsemble(model, request, job);
+      return;
+    }
     try {
       model.scheduler.submit(job);
     } catch (err) {
@@ -134,8 +148,17 @@ export class InferenceService {
     }
   }
 
+  private runEnsemble(ensemble: EnsembleVersion, request: InferRequest, job: AcceptedInference): void {
+    const problem = ensembleProblem(ensemble, (name) => this.repository.get(name));
+    if (problem !== undefined) {
+      job.reject(unavailable(`ensemble '${ensemble.name}' cannot serve now: ${problem}`));
+      return;
+    }
+    new EnsembleRun(ensemble, request, job, this.runStep).start();
+  }
+
   /** Statistics of every loaded version of one model, or of all models when name is empty. */
-  statistics(name: string, version: string): ModelVersion[] {
+  statistics(name: string, version: string): ServedVersion[] {
     if (name === '') return [...this.repository.entries()].flatMap((e) => [...e.versions.values()]);
     checkModelName(name, 'name');
     if (version !== '') return [this.router.resolve(name, version)];
@@ -145,7 +168,7 @@ export class InferenceService {
   }
 }
 
-function priorityLevel(model: ModelVersion, requested: number): number {
+function priorityLevel(model: ServedVersion, requested: number): number {
   const db = model.config.dynamicBatching;
   const levels = db ? db.priorityLevels : 0;
   if (levels === 0) return 1;
@@ -168,7 +191,7 @@ class AcceptedInference implements InferenceJob {
   shadow: ShadowTraffic | undefined;
 
   constructor(
-    private readonly model: ModelVersion,
+    private readonly model: ServedVersion,
     request: InferRequest,
     shape: ValidatedShape,
     readonly priority: number,

@@ -43,7 +43,7 @@ export class Readiness extends EventEmitter<{ change: [] }> {
 
   /** A pinned version's readiness, as ModelReady with a version reports it. */
   versionReady(name: string, version: number): boolean {
-    return !this.draining && this.repository.get(name)?.versions.get(version)?.ready === true;
+    return !this.draining && this.repository.isVersionReady(name, version);
   }
 
   /** Every model the server holds, ready or not, for per-model health. */

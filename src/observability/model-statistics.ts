@@ -62,6 +62,14 @@ export class ModelStatistics {
     perSize.computeOutput.add(times.outputNs);
   }
 
+  /** An ensemble's request, answered after all its steps: one "execution" of the pipeline (its steps count in their own models). */
+  recordEnsembleRun(rows: number, ns: number): void {
+    this.executionCount++;
+    this.inferenceCount += rows;
+    this.lastInference = Date.now();
+    this.recordSuccess(ns);
+  }
+
   recordQueued(ns: number): void {
     this.queue.add(ns);
     this.queueBuckets.observe(ns);

@@ -14,6 +14,8 @@ export interface ModelFolder {
   readonly versions: ReadonlyMap<number, string>;
   /** Numeric folders holding a model.onnx that name no version, each with why ("'01' (a leading zero: name it '1')"). */
   readonly ignored: readonly string[];
+  /** Version folders without a model.onnx, ascending: an ensemble's versions are folders with nothing in them. */
+  readonly bareVersions: readonly number[];
 }
 
 export const MODEL_FILE = 'model.onnx';
@@ -47,12 +49,16 @@ export async function readModelFolder(repository: string, name: string): Promise
   }
   const found: [number, string][] = [];
   const ignored: string[] = [];
+  const bare: number[] = [];
   for (const child of children) {
     if (!/^[0-9]+$/.test(child.name)) continue;
     const stamp = await fileStamp(path.join(dir, child.name, MODEL_FILE));
-    if (stamp === undefined) continue;
     // The version's files are found again by its number, so the folder must be named as it prints.
     const version = Number(child.name);
+    if (stamp === undefined) {
+      if (Number.isSafeInteger(version) && String(version) === child.name && (await isFolder(path.join(dir, child.name)))) bare.push(version);
+      continue;
+    }
     if (!Number.isSafeInteger(version)) ignored.push(`'${child.name}' (past 2^53 - 1, the largest version)`);
     else if (String(version) !== child.name) ignored.push(`'${child.name}' (a leading zero: name it '${version}')`);
     else found.push([version, stamp]);
@@ -65,7 +71,7 @@ export async function readModelFolder(repository: string, name: string): Promise
       if (!isMissing(err)) throw err;
     }
   }
-  return { name, dir, configs, versions: new Map(found.sort(([a], [b]) => a - b)), ignored: ignored.sort() };
+  return { name, dir, configs, versions: new Map(found.sort(([a], [b]) => a - b)), ignored: ignored.sort(), bareVersions: bare.sort((a, b) => a - b) };
 }
 
 /** The versions a policy serves out of those on disk. */

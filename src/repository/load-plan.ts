@@ -29,18 +29,23 @@ export function planLoad(folder: ModelFolder, configs: readonly ConfigSource[], 
     throw new ModelConfigError(folder.name, message, config?.file);
   };
   const rollout = parseRollout(isObject(json) ? json.rollout : undefined, fail);
-  const chosen = selectVersions([...folder.versions.keys()], partial.versionPolicy);
+  const ensemble = partial.platform === 'ensemble';
+  // An ensemble version has no file, so any version folder is one; a stray model.onnx in it is not read.
+  const onDisk = ensemble ? [...new Set([...folder.versions.keys(), ...folder.bareVersions])].sort((a, b) => a - b) : [...folder.versions.keys()];
+  const chosen = selectVersions(onDisk, partial.versionPolicy);
   if (chosen.length === 0) {
     const ignored = folder.ignored.length > 0 ? `; ignored: ${folder.ignored.join(', ')}` : '';
-    throw new Error(`no version folder with ${MODEL_FILE} matches the version policy${ignored}`);
+    throw new Error(`no version folder${ensemble ? '' : ` with ${MODEL_FILE}`} matches the version policy${ignored}`);
   }
+  // A shadow is run by the shadow version's own batcher, which an ensemble does not have.
+  if (ensemble && rollout?.shadow) fail('rollout.shadow is not supported for an ensemble: shadow its composing models');
   if (rollout) checkNamedVersions(rollout, chosen, fail);
   // What a version is built from is the configuration as read, so a change to the rollout alone, a
   // comment or the layout reloads no version: only the new entry's routing changes.
   const source = config === undefined ? undefined : JSON.stringify({ ...(json as object), rollout: undefined });
   return {
     partial,
-    versions: new Map(chosen.map((v) => [v, versionSource(source, folder.versions.get(v)!)])),
+    versions: new Map(chosen.map((v) => [v, versionSource(source, ensemble ? 'ensemble' : folder.versions.get(v)!)])),
     rollout,
   };
 }

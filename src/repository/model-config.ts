@@ -9,6 +9,7 @@ import { parseCudaOptions } from './accelerator-config';
 import { isObject, nonNegativeInt, positiveInt, type Fail, type Json } from './config-json';
 import { instanceDevices, parseInstanceGroup, type InstanceGroup } from './instance-group-config';
 import { parseInputStatistics, parseInputValidation, type InputStatistics, type InputValidation } from './input-rules-config';
+import { parseEnsembleSteps, type EnsembleStep } from './ensemble-config';
 import { parseEventLoop, type EventLoopConfig } from './event-loop-config';
 import { parseLabelFile } from './label-file-config';
 import { parseReshape } from './reshape-config';
@@ -60,7 +61,8 @@ export type VersionPolicy =
 
 export interface ModelConfig {
   readonly name: string;
-  readonly platform: 'onnxruntime_onnx';
+  /** 'ensemble': a pipeline of other models (`ensemble`), with no model file or instances of its own. */
+  readonly platform: 'onnxruntime_onnx' | 'ensemble';
   readonly maxBatchSize: number;
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
@@ -80,6 +82,8 @@ export interface ModelConfig {
   readonly session?: SessionSettings;
   /** The file the configuration was read from, for the errors found once the ONNX file is open; absent: config.json or none. */
   readonly configFile?: string;
+  /** Ensembles only: the steps, in the order written (ensemble-config.ts). */
+  readonly ensemble?: readonly EnsembleStep[];
 }
 
 export class ModelConfigError extends Error {
@@ -97,7 +101,7 @@ export class ModelConfigError extends Error {
  */
 export const MAX_PRIORITY_LEVELS = 1000;
 
-const PLATFORMS = new Set(['onnxruntime_onnx', '']);
+const PLATFORMS = new Set(['onnxruntime_onnx', 'ensemble', '']);
 const BACKENDS = new Set(['onnxruntime', '']);
 
 /** The parts of a config.json that the ONNX file may fill in (auto-config) are left undefined. */
@@ -114,8 +118,11 @@ export function parseModelConfig(model: string, json: unknown, defaultMaxQueueSi
   if (!isObject(json)) fail('must be a JSON object');
   const c = json as Json;
   if (c.name !== undefined && c.name !== model) fail(`name '${String(c.name)}' does not match the folder name`);
-  if (c.platform !== undefined && !PLATFORMS.has(String(c.platform))) fail(`platform '${String(c.platform)}' is not served here (only onnxruntime_onnx)`);
-  if (c.backend !== undefined && !BACKENDS.has(String(c.backend))) fail(`backend '${String(c.backend)}' is not served here (only onnxruntime)`);
+  if (c.platform !== undefined && !PLATFORMS.has(String(c.platform))) fail(`platform '${String(c.platform)}' is not served here (only onnxruntime_onnx and ensemble)`);
+  const ensemble = c.platform === 'ensemble';
+  if (c.backend !== undefined && !(ensemble ? c.backend === '' : BACKENDS.has(String(c.backend)))) {
+    fail(`backend '${String(c.backend)}' is not served here (${ensemble ? 'an ensemble has none' : 'only onnxruntime'})`);
+  }
   refuseUnsupported(c, fail);
 
   const maxBatchSize = c.max_batch_size === undefined ? undefined : nonNegativeInt(c.max_batch_size, 'max_batch_size', fail);
@@ -125,6 +132,7 @@ export function parseModelConfig(model: string, json: unknown, defaultMaxQueueSi
     if (!Array.isArray(list)) return fail(`${key} must be a list`);
     return list.map((t: unknown, i: number) => parseTensorSpec(t, key, `${key}[${i}]`, fail));
   };
+  if (ensemble) return parseEnsemble(model, c, tensors('input'), tensors('output'), fail, configFile);
 
   const instanceGroup = parseInstanceGroup(c.instance_group, fail);
   const instanceCount = instanceDevices(instanceGroup).length;
@@ -143,6 +151,33 @@ export function parseModelConfig(model: string, json: unknown, defaultMaxQueueSi
     warmup: parseModelWarmup(c.model_warmup, fail),
     eventLoop: parseEventLoop(c.parameters, instanceCount, fail),
     session: parseSessionSettings(c.optimization, c.parameters, fail),
+    ...(configFile !== undefined && { configFile }),
+  };
+}
+
+/**
+ * An ensemble has no file to complete its configuration from: its inputs and outputs are written
+ * out. Instances, batching and the session belong to its composing models.
+ */
+function parseEnsemble(model: string, c: Json, inputs: TensorSpec[] | undefined, outputs: TensorSpec[] | undefined, fail: Fail, configFile: string | undefined): PartialModelConfig {
+  if (!inputs || inputs.length === 0) fail('an ensemble must list its input');
+  if (!outputs || outputs.length === 0) fail('an ensemble must list its output');
+  for (const t of [...inputs!, ...outputs!]) if (t.reshape) fail(`'${t.name}': reshape does not apply to an ensemble's tensors`);
+  const steps = parseEnsembleSteps(c, inputs!.map((t) => t.name), outputs!.map((t) => t.name), fail);
+  const instanceGroup = parseInstanceGroup(undefined, fail);
+  return {
+    name: model,
+    platform: 'ensemble',
+    maxBatchSize: c.max_batch_size === undefined ? 0 : nonNegativeInt(c.max_batch_size, 'max_batch_size', fail),
+    inputs,
+    outputs,
+    versionPolicy: parseVersionPolicy(c.version_policy, fail),
+    instanceCount: 0,
+    instanceGroup,
+    cudaOptions: parseCudaOptions(undefined, undefined, fail),
+    dynamicBatching: undefined,
+    warmup: [],
+    ensemble: steps,
     ...(configFile !== undefined && { configFile }),
   };
 }

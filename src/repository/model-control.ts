@@ -56,6 +56,7 @@ export class ModelControl {
     const names = load.includes('*') ? onDisk : [...new Set(load)];
     for (const name of names) checkFolderName(name);
     await Promise.all(names.map((name) => this.serial.run(name, () => this.loadAtStart(name))));
+    for (const name of names) await this.loadComposing(name);
   }
 
   /** Loading and unloading on request belong to explicit mode; Triton answers UNAVAILABLE in the others. */
@@ -66,10 +67,10 @@ export class ModelControl {
   }
 
   /** Loads a model, or reloads what changed of a loaded one; `configText` (JSON) replaces its configuration file for this load. */
-  load(name: string, configText: string | undefined): Promise<void> {
+  async load(name: string, configText: string | undefined): Promise<void> {
     this.checkExplicit();
     checkFolderName(name);
-    return this.serial.run(name, async () => {
+    await this.serial.run(name, async () => {
       this.checkOpen();
       const folder = await readModelFolder(this.settings.repository, name);
       if (!folder) throw notFound(`failed to load '${name}': no model folder '${name}' in the model repository`);
@@ -87,6 +88,38 @@ export class ModelControl {
       if (cancel.signal.aborted) throw cancel.signal.reason;
       throw invalidArgument(`load failed for model '${name}': ${failure}`);
     });
+    const failures = await this.loadComposing(name);
+    if (failures.length > 0) throw invalidArgument(`load failed for model '${name}': its steps' models did not load: ${failures.join('; ')}`);
+  }
+
+  /**
+   * Explicit mode, as in Triton: loading an ensemble loads the models its steps name that are not
+   * loaded yet (each then answers for itself: the ensemble is ready once they are). After the
+   * ensemble's own turn, so that an ensemble naming itself waits for nothing.
+   */
+  private async loadComposing(name: string): Promise<string[]> {
+    const failures: string[] = [];
+    const held = new Set([name]);
+    const pending = [name];
+    while (pending.length > 0) {
+      const steps = [...(this.store.get(pending.pop()!)?.versions.values() ?? [])].flatMap((v) => (v.kind === 'ensemble' ? v.steps : []));
+      for (const model of new Set(steps.map((s) => s.modelName))) {
+        if (held.has(model) || this.store.get(model)?.versions.size) continue;
+        held.add(model);
+        const folder = await this.serial.run(model, () => this.readFolder(model));
+        if (folder === null) {
+          failures.push(`'${model}': its folder cannot be read`);
+        } else if (folder === undefined) {
+          this.log.error({ model, ensemble: name }, 'an ensemble step names a model the repository does not have');
+          failures.push(`'${model}': no such folder in the model repository`);
+        } else {
+          const failure = await this.serial.run(model, () => this.lifecycle.apply(folder, folder.configs));
+          if (failure !== undefined) failures.push(`'${model}': ${failure}`);
+          pending.push(model);
+        }
+      }
+    }
+    return failures;
   }
 
   /** Stops routing to the model, waits for what its versions hold, then frees them. */
@@ -157,7 +190,7 @@ export class ModelControl {
       this.store.delete(name);
       return;
     }
-    const fingerprint = folderFingerprint(folder.configs, folder.versions);
+    const fingerprint = folderFingerprint(folder.configs, folder.versions, folder.bareVersions);
     if (this.seen.get(name) === fingerprint) return;
     this.seen.set(name, fingerprint);
     await this.lifecycle.apply(folder, folder.configs);

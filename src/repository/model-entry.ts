@@ -4,7 +4,7 @@
  * it, never half of each.
  */
 import type { RolloutState } from '../rollout/rollout-state';
-import type { ModelState, ModelVersion } from './model-version';
+import type { ModelState, ServedVersion } from './model-version';
 
 /** Triton's reason for a version that was unloaded. */
 export const UNLOADED = 'unloaded';
@@ -21,7 +21,7 @@ export type Rollout = RolloutState;
 export interface ModelEntry {
   readonly name: string;
   /** The versions that take requests, by number. */
-  readonly versions: ReadonlyMap<number, ModelVersion>;
+  readonly versions: ReadonlyMap<number, ServedVersion>;
   /** Every version the server knows of, by number, serving or not, as RepositoryIndex lists them. */
   readonly status: ReadonlyMap<number, VersionStatus>;
   /**
@@ -53,7 +53,7 @@ export const UNLOADED_STATUS: VersionStatus = { state: 'UNAVAILABLE', reason: UN
 
 export function modelEntry(
   name: string,
-  versions: ReadonlyMap<number, ModelVersion>,
+  versions: ReadonlyMap<number, ServedVersion>,
   status: ReadonlyMap<number, VersionStatus>,
   reason: string,
   required: boolean,

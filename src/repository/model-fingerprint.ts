@@ -24,9 +24,9 @@ export function versionSource(config: string | undefined, stamp: string): string
   return JSON.stringify([config ?? null, stamp]);
 }
 
-/** Everything of a model folder that a poll watches: its configuration files and each version's file stamp. */
-export function folderFingerprint(configs: readonly ConfigSource[], versions: ReadonlyMap<number, string>): string {
-  return JSON.stringify([configs, [...versions]]);
+/** Everything of a model folder that a poll watches: its configuration files, each version's file stamp, and the empty version folders (an ensemble's). */
+export function folderFingerprint(configs: readonly ConfigSource[], versions: ReadonlyMap<number, string>, bareVersions: readonly number[]): string {
+  return JSON.stringify([configs, [...versions], bareVersions]);
 }
 
 /** The path, or a folder on it, does not exist. */

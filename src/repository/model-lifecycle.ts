@@ -11,13 +11,13 @@ import type { ConfigSource } from './config-source';
 import type { ModelFolder } from './discover';
 import { planLoad, type LoadPlan } from './load-plan';
 import { LOADING, modelEntry, READY, UNLOADED, UNLOADED_STATUS, UNLOADING, type EntryStore, type ModelEntry, type Rollout, type VersionStatus } from './model-entry';
-import type { ModelVersion } from './model-version';
+import type { ServedVersion } from './model-version';
 import type { RolloutConfig } from './rollout-config';
 import type { VersionLoader } from './version-loader';
 
 export class ModelLifecycle {
   /** What each loaded version was built from, so a reload keeps the versions that did not change. */
-  private readonly sources = new WeakMap<ModelVersion, string>();
+  private readonly sources = new WeakMap<ServedVersion, string>();
 
   constructor(
     private readonly store: EntryStore,
@@ -42,8 +42,8 @@ export class ModelLifecycle {
     } catch (err) {
       return this.refuse(before, name, (err as Error).message, new Map());
     }
-    const serving = before?.versions ?? new Map<number, ModelVersion>();
-    const kept = new Map<number, ModelVersion>();
+    const serving = before?.versions ?? new Map<number, ServedVersion>();
+    const kept = new Map<number, ServedVersion>();
     const toLoad: number[] = [];
     for (const [version, source] of plan.versions) {
       const current = serving.get(version);
@@ -56,7 +56,7 @@ export class ModelLifecycle {
       this.store.set(modelEntry(name, serving, loadingStatus, before?.reason ?? '', true, before?.rollout));
     }
 
-    const loaded = new Map<number, ModelVersion>();
+    const loaded = new Map<number, ServedVersion>();
     const failed = new Map<number, string>();
     await Promise.all(
       toLoad.map(async (version) => {
@@ -120,7 +120,7 @@ export class ModelLifecycle {
 
   /** A load that did not take: the serving versions, if any, stay as they are; the report says why. */
   private refuse(before: ModelEntry | undefined, name: string, why: string, failed: ReadonlyMap<number, string>): string {
-    const serving = before?.versions ?? new Map<number, ModelVersion>();
+    const serving = before?.versions ?? new Map<number, ServedVersion>();
     const reason = serving.size > 0 ? `reload failed, the versions loaded before keep serving: ${why}` : why;
     const status = unloadedBefore(before);
     for (const [version, failure] of failed) status.set(version, { state: 'UNAVAILABLE', reason: failure });

@@ -9,8 +9,10 @@ import type { InferenceError } from '../errors';
 import type { Logger } from '../observability/logger';
 import { RollbackTally } from '../rollout/rollback-tally';
 import { listModelFolders } from './discover';
+import { ensembleProblem } from './ensemble-readiness';
 import { ModelControl } from './model-control';
 import type { EntryStore, ModelEntry } from './model-entry';
+import type { ServedVersion } from './model-version';
 import { indexRows, type IndexRow } from './repository-index';
 import { VersionLoader } from './version-loader';
 
@@ -100,12 +102,24 @@ export class ModelRepository extends EventEmitter<{ change: [] }> {
     return [...this.models.values()].filter((e) => e.required && this.awaited.has(e.name)).map((e) => e.name).sort((a, b) => a.localeCompare(b));
   }
 
-  /** A request that names no version would be served: some version of the model is READY. */
+  /** A request that names no version would be served: some version of the model is ready. */
   isModelReady(name: string): boolean {
     const entry = this.models.get(name);
     if (!entry) return false;
-    for (const version of entry.versions.values()) if (version.ready) return true;
+    for (const version of entry.versions.values()) if (this.serves(version)) return true;
     return false;
+  }
+
+  /** A pinned version's readiness, as ModelReady with a version reports it. */
+  isVersionReady(name: string, version: number): boolean {
+    const served = this.models.get(name)?.versions.get(version);
+    return served !== undefined && this.serves(served);
+  }
+
+  /** READY, and for an ensemble, every model its steps run on can serve them now. */
+  private serves(version: ServedVersion): boolean {
+    if (!version.ready) return false;
+    return version.kind !== 'ensemble' || ensembleProblem(version, (name) => this.models.get(name)) === undefined;
   }
 
   /** Every model readiness waits for is ready; a failed newest version does not count while an older one serves. */
@@ -116,7 +130,10 @@ export class ModelRepository extends EventEmitter<{ change: [] }> {
   /** Fails every queued request of every version with `err`; returns how many. */
   rejectQueued(err: InferenceError): number {
     let count = 0;
-    for (const entry of this.models.values()) for (const version of entry.versions.values()) count += version.scheduler.rejectQueued(err);
+    for (const entry of this.models.values()) {
+      // An ensemble queues nothing itself: its steps wait in their composing models' queues.
+      for (const version of entry.versions.values()) if (version.kind === 'onnx') count += version.scheduler.rejectQueued(err);
+    }
     return count;
   }
 

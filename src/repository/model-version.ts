@@ -1,32 +1,30 @@
-import { FeatureStatistics } from '../observability/feature-statistics';
-import { ModelStatistics } from '../observability/model-statistics';
 import { Scheduler } from '../batching/scheduler';
 import type { ExecutionProvider } from '../config/schema';
 import type { InstancePool } from '../runtime/instance-pool';
 import type { NodePlacement } from '../runtime/node-placement';
+import type { EnsembleVersion } from './ensemble-version';
 import type { ModelConfig, QueuePolicy } from './model-config';
+import { VersionBase } from './served-version';
 
-/** Triton's version states; UNLOADING: taking no new requests, finishing those it holds. */
-export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
+export type { ModelState } from './served-version';
 
-/** One loaded version of a model: its configuration, sessions, scheduler and counters. */
-export class ModelVersion {
-  private current: ModelState = 'LOADING';
-  readonly stats = new ModelStatistics();
-  /** Per-column statistics of the inputs whose config asks for them. */
-  readonly features: FeatureStatistics;
+/** Any loaded version: an ONNX model's or an ensemble's. */
+export type ServedVersion = ModelVersion | EnsembleVersion;
+
+/** One loaded version of an ONNX model: its configuration, sessions, scheduler and counters. */
+export class ModelVersion extends VersionBase {
+  readonly kind = 'onnx';
   readonly scheduler: Scheduler;
 
   constructor(
-    readonly name: string,
-    readonly version: number,
-    readonly config: ModelConfig,
+    name: string,
+    version: number,
+    config: ModelConfig,
     readonly pool: InstancePool,
     defaultQueuePolicy: QueuePolicy,
-    /** Told after every state change, so health and metrics follow the truth. */
-    private readonly onChange: () => void = () => {},
+    onChange: () => void = () => {},
   ) {
-    this.features = new FeatureStatistics(config);
+    super(name, version, config, onChange);
     this.scheduler = new Scheduler(config, pool, this.stats, defaultQueuePolicy);
     pool.on('change', () => this.followPool());
   }
@@ -45,34 +43,17 @@ export class ModelVersion {
     return this.pool.session.placement;
   }
 
-  get state(): ModelState {
-    return this.current;
-  }
-
-  set state(next: ModelState) {
-    if (next === this.current) return;
-    this.current = next;
-    this.onChange();
-  }
-
-  get ready(): boolean {
-    return this.current === 'READY';
-  }
-
   /**
    * A serving version is unready from an instance's death until its replacement serves
    * (docs/architecture.md); one that is unloading stays UNLOADING. Either way the live instances
    * keep draining the queue, and a replacement takes queued work at once.
    */
   private followPool(): void {
-    if (this.current !== 'UNLOADING') this.state = this.pool.complete ? 'READY' : 'UNAVAILABLE';
+    if (this.state !== 'UNLOADING') this.state = this.pool.complete ? 'READY' : 'UNAVAILABLE';
     this.scheduler.schedule();
   }
 
-  /**
-   * Drains, then frees: the caller has already stopped routing to this version; its queued and
-   * running requests are answered before its workers stop.
-   */
+  /** Its queued and running requests are answered before its workers stop. */
   async unload(): Promise<void> {
     this.state = 'UNLOADING';
     await this.scheduler.whenIdle();

@@ -7,7 +7,7 @@
  */
 import { isObject, type Fail, type Json } from './config-json';
 
-const SCHEDULERS = ['sequence_batching', 'ensemble_scheduling'];
+const SCHEDULERS = ['sequence_batching'];
 const TENSOR_FLAGS: Record<'input' | 'output', readonly string[]> = {
   input: ['allow_ragged_batch', 'is_shape_tensor', 'optional'],
   output: ['is_shape_tensor'],
@@ -15,6 +15,7 @@ const TENSOR_FLAGS: Record<'input' | 'output', readonly string[]> = {
 
 export function refuseUnsupported(c: Json, fail: Fail): void {
   for (const key of SCHEDULERS) if (c[key] !== undefined) fail(`${key} is not supported`);
+  if (c.ensemble_scheduling !== undefined && c.platform !== 'ensemble') fail("ensemble_scheduling needs platform 'ensemble'");
   for (const key of ['batch_input', 'batch_output']) {
     if (Array.isArray(c[key]) && (c[key] as unknown[]).length > 0) fail(`${key} is not supported`);
   }

@@ -10,11 +10,12 @@ import { InstancePool } from '../runtime/instance-pool';
 import { checkCudaOptions } from '../runtime/cuda-provider-options';
 import { unavailable } from '../errors';
 import { completeConfig } from './auto-config';
+import { EnsembleVersion } from './ensemble-version';
 import { withLabels } from './labels';
 import { MODEL_FILE } from './discover';
 import type { PartialModelConfig, QueuePolicy } from './model-config';
 import { instanceDevices } from './instance-group-config';
-import { ModelVersion } from './model-version';
+import { ModelVersion, type ServedVersion } from './model-version';
 import { providerPlan } from './provider-plan';
 import { warmUp } from './warmup';
 
@@ -47,10 +48,11 @@ export class VersionLoader {
     this.stopping.abort(unavailable('the server is stopping: the load was abandoned'));
   }
 
-  async load({ dir, version, partial, hasConfigFile, cancel }: VersionToLoad): Promise<ModelVersion> {
+  async load({ dir, version, partial, hasConfigFile, cancel }: VersionToLoad): Promise<ServedVersion> {
     const started = performance.now();
     const signal = cancel ? AbortSignal.any([this.stopping.signal, cancel]) : this.stopping.signal;
     signal.throwIfAborted();
+    if (partial.platform === 'ensemble') return this.loadEnsemble(dir, version, partial, started);
     const { runtime } = this.config;
     const name = partial.name;
     // Refused before any session is made: options that cannot take effect must not look as if they did.
@@ -105,5 +107,15 @@ export class VersionLoader {
       await pool.close();
       throw err;
     }
+  }
+
+  /** An ensemble's configuration was written out whole and its graph checked; only label files are left to read. */
+  private async loadEnsemble(dir: string, version: number, partial: PartialModelConfig, started: number): Promise<EnsembleVersion> {
+    const config = await withLabels({ ...partial, inputs: partial.inputs!, outputs: partial.outputs!, maxBatchSize: partial.maxBatchSize! }, dir);
+    const loaded = new EnsembleVersion(partial.name, version, config, this.onChange);
+    loaded.state = 'READY';
+    const steps = loaded.steps.map((s) => (s.modelVersion === -1 ? s.modelName : `${s.modelName}:${s.modelVersion}`));
+    this.log.info({ model: partial.name, version, platform: 'ensemble', steps, max_batch_size: config.maxBatchSize, ms: Math.round(performance.now() - started) }, 'model version ready');
+    return loaded;
   }
 }

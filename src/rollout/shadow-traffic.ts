@@ -14,7 +14,7 @@ import type { Admission } from '../dataplane/admission';
 import { validateRequest } from '../dataplane/validate-request';
 import type { ShadowMetrics } from '../observability/metrics/shadow-metrics';
 import type { ModelRepository } from '../repository/model-repository';
-import type { ModelVersion } from '../repository/model-version';
+import type { ModelVersion, ServedVersion } from '../repository/model-version';
 import type { Tensor } from '../tensor/tensor';
 import { ShadowJob } from './shadow-job';
 
@@ -34,19 +34,19 @@ export class ShadowTraffic {
    * The inputs and outputs are the caller's, referenced, not copied: nothing writes them after
    * decoding, and the scheduler's merge copies inputs into fresh buffers before it transfers any.
    */
-  offer(served: ModelVersion, inputs: readonly Tensor[], outputs: readonly string[], servedOutputs: readonly Tensor[]): void {
+  offer(served: ServedVersion, inputs: readonly Tensor[], outputs: readonly string[], servedOutputs: readonly Tensor[]): void {
     const shadow = this.repository.get(served.name)?.rollout?.config.shadow;
     if (!shadow || shadow.version === served.version || !(this.random() < shadow.fraction)) return;
     setImmediate(this.submitBound, served, inputs, outputs, servedOutputs);
   }
 
-  private submit(served: ModelVersion, inputs: readonly Tensor[], outputs: readonly string[], servedOutputs: readonly Tensor[]): void {
+  private submit(served: ServedVersion, inputs: readonly Tensor[], outputs: readonly string[], servedOutputs: readonly Tensor[]): void {
     const entry = this.repository.get(served.name);
     const shadow = entry?.rollout?.config.shadow;
     // The rollout lost its shadow meanwhile: nothing is asked of any version any more.
     if (!shadow) return;
     const version = entry!.versions.get(shadow.version);
-    if (!version || !version.ready || !this.admission.open || version.scheduler.pending >= version.pool.size) {
+    if (!version || version.kind !== 'onnx' || !version.ready || !this.admission.open || version.scheduler.pending >= version.pool.size) {
       this.metrics.outcome(served.name, shadow.version, 'dropped');
       return;
     }

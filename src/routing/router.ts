@@ -6,7 +6,7 @@ import { notFound, unavailable, invalidArgument } from '../errors';
 import type { ParameterValue } from '../dataplane/infer-request';
 import { isLoadFailure, type ModelEntry, type Rollout } from '../repository/model-entry';
 import type { ModelRepository } from '../repository/model-repository';
-import type { ModelVersion } from '../repository/model-version';
+import type { ServedVersion } from '../repository/model-version';
 
 export class Router {
   constructor(private readonly repository: ModelRepository) {}
@@ -17,7 +17,7 @@ export class Router {
    * weighted version is ready the latest ready one serves, so a request fails only when no
    * version at all can serve it.
    */
-  route(modelName: string, version: string, parameters: ReadonlyMap<string, ParameterValue> | undefined): ModelVersion {
+  route(modelName: string, version: string, parameters: ReadonlyMap<string, ParameterValue> | undefined): ServedVersion {
     const entry = this.entry(modelName);
     if (version === '' && entry.rollout) {
       const chosen = byRollout(entry, entry.rollout, parameters);
@@ -27,7 +27,7 @@ export class Router {
   }
 
   /** An empty version means the latest ready version, as in Triton. */
-  resolve(modelName: string, version: string): ModelVersion {
+  resolve(modelName: string, version: string): ServedVersion {
     return resolveIn(this.entry(modelName), version);
   }
 
@@ -39,7 +39,7 @@ export class Router {
 }
 
 /** The version of `entry` a request names, or its latest ready one; each refusal says why. */
-function resolveIn(entry: ModelEntry, version: string): ModelVersion {
+function resolveIn(entry: ModelEntry, version: string): ServedVersion {
   const modelName = entry.name;
   if (version !== '') {
     if (!/^[0-9]+$/.test(version)) throw invalidArgument(`model version '${version}' is not a number`);
@@ -54,7 +54,7 @@ function resolveIn(entry: ModelEntry, version: string): ModelVersion {
     // Triton's answer for a version it knows but does not serve now (loading, unloading, unloaded).
     throw unavailable(`model '${modelName}' version ${version} is not ready: ${status.state === 'UNAVAILABLE' ? status.reason : status.state.toLowerCase()}`);
   }
-  let latest: ModelVersion | undefined;
+  let latest: ServedVersion | undefined;
   for (const v of entry.versions.values()) if (v.ready && (!latest || v.version > latest.version)) latest = v;
   if (!latest) {
     const why = [...entry.failures, ...[...entry.versions.values()].map((v) => `version ${v.version}: ${notReadyReason(v)}`)];
@@ -64,12 +64,12 @@ function resolveIn(entry: ModelEntry, version: string): ModelVersion {
 }
 
 /** A served version is unready only while a dead instance is replaced, or while it loads. */
-function notReadyReason(version: ModelVersion): string {
+function notReadyReason(version: ServedVersion): string {
   return version.state === 'UNAVAILABLE' ? 'a model instance stopped unexpectedly and its replacement is starting; retry' : version.state.toLowerCase();
 }
 
 /** The rollout's ready choice, by the sticky parameter's value when the request carries it. */
-function byRollout(entry: ModelEntry, rollout: Rollout, parameters: ReadonlyMap<string, ParameterValue> | undefined): ModelVersion | undefined {
+function byRollout(entry: ModelEntry, rollout: Rollout, parameters: ReadonlyMap<string, ParameterValue> | undefined): ServedVersion | undefined {
   const sticky = rollout.config.stickyParameter;
   const key = sticky === undefined ? undefined : parameters?.get(sticky);
   if (key !== undefined && typeof key !== 'string') {

@@ -3,7 +3,8 @@ import type { ExecutionProvider } from '../config/schema';
 import type { Duration } from '../observability/model-statistics';
 import type { QueuePolicy, TensorSpec } from '../repository/model-config';
 import type { WarmupSample } from '../repository/warmup-config';
-import type { ModelVersion } from '../repository/model-version';
+import type { EnsembleStep } from '../repository/ensemble-config';
+import type { ModelVersion, ServedVersion } from '../repository/model-version';
 import { toConfigType } from '../tensor/datatype';
 
 /** Triton's instance kind for the provider a version's sessions run on. */
@@ -28,7 +29,7 @@ function tensorMessage(t: TensorSpec): Record<string, unknown> {
 }
 
 /** The effective configuration of one loaded version: instance_group.kind is where it really runs, not what config.json asked. */
-export function modelConfigMessage(version: ModelVersion): Record<string, unknown> {
+export function modelConfigMessage(version: ServedVersion): Record<string, unknown> {
   const { config } = version;
   const db = config.dynamicBatching;
   const policy = (p: QueuePolicy) => ({
@@ -43,14 +44,19 @@ export function modelConfigMessage(version: ModelVersion): Record<string, unknow
       : config.versionPolicy.kind === 'all'
         ? { all: {} }
         : { specific: { versions: config.versionPolicy.versions } };
-  return {
+  const common = {
     name: config.name,
     platform: config.platform,
-    backend: 'onnxruntime',
     max_batch_size: config.maxBatchSize,
     version_policy: versionPolicy,
     input: config.inputs.map(tensorMessage),
     output: config.outputs.map(tensorMessage),
+  };
+  // As Triton reports one: no backend, instances or batcher of its own.
+  if (version.kind === 'ensemble') return { ...common, ensemble_scheduling: { step: version.steps.map(stepMessage) } };
+  return {
+    ...common,
+    backend: 'onnxruntime',
     instance_group: [instanceGroupMessage(version)],
     ...(db && {
       dynamic_batching: {
@@ -67,6 +73,15 @@ export function modelConfigMessage(version: ModelVersion): Record<string, unknow
   };
 }
 
+function stepMessage(step: EnsembleStep): Record<string, unknown> {
+  return {
+    model_name: step.modelName,
+    model_version: step.modelVersion,
+    input_map: Object.fromEntries(step.inputMap),
+    output_map: Object.fromEntries(step.outputMap),
+  };
+}
+
 function warmupMessage(sample: WarmupSample): Record<string, unknown> {
   const inputs = sample.inputs.map(({ name, datatype, dims, data }) => {
     const source = data.kind === 'file' ? { input_data_file: data.file } : data.kind === 'zero' ? { zero_data: true } : { random_data: true };
@@ -77,7 +92,7 @@ function warmupMessage(sample: WarmupSample): Record<string, unknown> {
 
 const duration = (d: Duration) => ({ count: d.count, ns: Math.round(d.ns) });
 
-export function modelStatisticsMessage(model: ModelVersion): Record<string, unknown> {
+export function modelStatisticsMessage(model: ServedVersion): Record<string, unknown> {
   const s = model.stats;
   return {
     name: model.name,

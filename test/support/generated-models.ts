@@ -2,6 +2,8 @@
  * Tiny models generated on the fly, whose every answer a test can compute by hand, and the
  * plumbing to serve them: a throw-away repository (any versions, any config.json) behind a real server.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { DataType, floatTensor, node, serializeModel, valueInfo, type Dim } from '../../scripts/onnx/builder';
 import { makeTempDir, removeDir, writeModelConfig, writeModelFile } from './e2e-helpers';
 import type { Logger } from '../../src/observability/logger';
@@ -68,6 +70,8 @@ export interface RepositoryModel {
   readonly name: string;
   readonly config: object | undefined;
   readonly versions: ReadonlyMap<number, Uint8Array>;
+  /** Version folders made empty (an ensemble's). */
+  readonly emptyVersions?: readonly number[];
 }
 
 export interface RepositoryServer extends TestServer {
@@ -80,6 +84,7 @@ export async function serveRepository(models: readonly RepositoryModel[], env: N
   try {
     for (const m of models) {
       for (const [version, bytes] of m.versions) writeModelFile(repo, m.name, version, bytes);
+      for (const version of m.emptyVersions ?? []) fs.mkdirSync(path.join(repo, m.name, String(version)), { recursive: true });
       if (m.config) writeModelConfig(repo, m.name, { name: m.name, ...m.config });
     }
     const t = await startTestServer({ MODEL_REPOSITORY: repo, ORT_INTRA_OP_THREADS: '1', ...env }, log);

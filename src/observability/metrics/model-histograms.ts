@@ -5,7 +5,7 @@
  * kept elsewhere, so these families are written here and appended to the registry's text.
  */
 import type { ModelStatistics } from '../model-statistics';
-import type { ModelVersion } from '../../repository/model-version';
+import type { ServedVersion } from '../../repository/model-version';
 import { bucketIndex, DURATION_BUCKETS_SECONDS } from './duration-buckets';
 import { versionLabels } from './loaded-versions';
 
@@ -47,7 +47,7 @@ const HISTOGRAMS: readonly HistogramFamily[] = [
 ];
 
 /** Every histogram family, each with one series per version, as exposition text ending in a newline. */
-export function histogramText(versions: readonly ModelVersion[]): string {
+export function histogramText(versions: readonly ServedVersion[]): string {
   const lines: string[] = [];
   for (const family of HISTOGRAMS) {
     lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} histogram`);

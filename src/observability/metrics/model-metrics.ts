@@ -7,7 +7,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ModelRepository } from '../../repository/model-repository';
 import type { ModelStatistics } from '../model-statistics';
 import { FAILURE_REASON, FAILURE_REASONS } from './failure-reason';
-import { loadedVersions, versionLabels } from './loaded-versions';
+import { loadedModelVersions, loadedVersions, versionLabels } from './loaded-versions';
 import type { ModelFileDigests } from './model-file-digests';
 
 interface DerivedCounter {
@@ -90,7 +90,7 @@ export function registerModelMetrics(registry: Registry, repository: ModelReposi
     registers: [registry],
     collect() {
       this.reset();
-      for (const v of loadedVersions(repository)) this.set(versionLabels(v), v.scheduler.queued);
+      for (const v of loadedModelVersions(repository)) this.set(versionLabels(v), v.scheduler.queued);
     },
   });
 
@@ -100,7 +100,7 @@ export function registerModelMetrics(registry: Registry, repository: ModelReposi
     labelNames: ['model', 'version', 'provider', 'sha256'],
     registers: [registry],
     async collect() {
-      const versions = [...loadedVersions(repository)];
+      const versions = [...loadedModelVersions(repository)];
       const sha256s = await Promise.all(versions.map((v) => digests.of(v)));
       // Reset only after the await, so that two overlapping scrapes cannot interleave their writes.
       this.reset();

@@ -1,7 +1,7 @@
 /** Where each loaded version runs: its execution provider and, when probed, its graph nodes per ORT provider; read at scrape time. */
 import { Gauge, type Registry } from 'prom-client';
 import type { ModelRepository } from '../../repository/model-repository';
-import { loadedVersions, versionLabels } from './loaded-versions';
+import { loadedModelVersions, versionLabels } from './loaded-versions';
 
 export function registerProviderMetrics(registry: Registry, repository: ModelRepository): void {
   new Gauge({
@@ -11,7 +11,7 @@ export function registerProviderMetrics(registry: Registry, repository: ModelRep
     registers: [registry],
     collect() {
       this.reset();
-      for (const v of loadedVersions(repository)) this.set({ ...versionLabels(v), provider: v.provider }, 1);
+      for (const v of loadedModelVersions(repository)) this.set({ ...versionLabels(v), provider: v.provider }, 1);
     },
   });
   new Gauge({
@@ -21,7 +21,7 @@ export function registerProviderMetrics(registry: Registry, repository: ModelRep
     registers: [registry],
     collect() {
       this.reset();
-      for (const v of loadedVersions(repository)) {
+      for (const v of loadedModelVersions(repository)) {
         for (const [provider, nodes] of Object.entries(v.placement?.nodesByProvider ?? {})) this.set({ ...versionLabels(v), provider }, nodes);
       }
     },

@@ -3,7 +3,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from '../logger';
 import type { ModelRepository } from '../../repository/model-repository';
 import { registerFeatureMetrics } from './feature-metrics';
-import { loadedVersions } from './loaded-versions';
+import { loadedModelVersions, loadedVersions } from './loaded-versions';
 import { ModelFileDigests } from './model-file-digests';
 import { histogramText } from './model-histograms';
 import { registerModelMetrics } from './model-metrics';
@@ -17,7 +17,7 @@ export class ServerMetrics {
   private readonly digests: ModelFileDigests;
   /** Hashes new versions' files as they appear, so that the first scrape after a load need not wait for it. */
   private readonly hashNewVersions = (): void => {
-    for (const version of loadedVersions(this.repository)) void this.digests.of(version);
+    for (const version of loadedModelVersions(this.repository)) void this.digests.of(version);
   };
 
   constructor(private readonly repository: ModelRepository, repositoryRoot: string, shadow: ShadowMetrics, log: Logger) {
