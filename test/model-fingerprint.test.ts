@@ -33,6 +33,16 @@ describe('model folder fingerprint', () => {
     expect(await listModelFolders(repo)).to.deep.equal(['m']);
   });
 
+  it("lists empty version folders apart (an ensemble's versions), and a new one changes the fingerprint", async () => {
+    const before = await fingerprint();
+    fs.mkdirSync(path.join(repo, 'm', '3'));
+    fs.mkdirSync(path.join(repo, 'm', '04'));
+    const folder = await readModelFolder(repo, 'm');
+    expect([...folder!.versions.keys()]).to.deep.equal([1]);
+    expect(folder!.bareVersions).to.deep.equal([3]);
+    expect(await fingerprint()).not.to.equal(before);
+  });
+
   it('stays the same when nothing changed', async () => {
     expect(await fingerprint()).to.equal(await fingerprint());
   });
