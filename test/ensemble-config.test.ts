@@ -78,6 +78,7 @@ describe('ensemble configuration', () => {
     ['dynamic_batching', ensemble([step('p', { x: 'a' }, { y: 'z' })], { dynamic_batching: {} }), /dynamic_batching does not apply to an ensemble/],
     ['a backend', ensemble([step('p', { x: 'a' }, { y: 'z' })], { backend: 'onnxruntime' }), /an ensemble has none/],
     ['model_version 0', ensemble([step('p', { x: 'a' }, { y: 'z' }, { model_version: 0 })]), /model_version must be -1/],
+    ['a step model name that is a path', ensemble([step('../outside', { x: 'a' }, { y: 'z' })]), /step\[0\]\.model_name '\.\.\/outside' is not the name of a folder/],
     ['a model_namespace', ensemble([step('p', { x: 'a' }, { y: 'z' }, { model_namespace: 'n' })]), /model_namespace is not supported/],
     ['an empty output_map', ensemble([step('p', { x: 'a' }, {}), step('q', { x: 'a' }, { y: 'z' })]), /step\[0\]\.output_map must map at least one output/],
     ['a tensor written twice', ensemble([step('p', { x: 'a' }, { y: 'z' }), step('q', { x: 'a' }, { y: 'z' })]), /step\[1\] \(model 'q'\) writes 'z', which ensemble_scheduling\.step\[0\] \(model 'p'\) writes too/],

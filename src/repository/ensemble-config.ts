@@ -7,6 +7,7 @@
  * a request runs (ensemble-readiness.ts), as they load and reload on their own.
  */
 import { isObject, type Fail, type Json } from './config-json';
+import { checkModelName } from './model-name';
 
 export interface EnsembleStep {
   readonly modelName: string;
@@ -47,6 +48,12 @@ function parseStep(value: unknown, where: string, fail: Fail): EnsembleStep {
   if (!isObject(value)) return fail(`${where} must be an object`);
   const s = value as Json;
   if (typeof s.model_name !== 'string' || s.model_name === '') fail(`${where}.model_name must be a non-empty string`);
+  // Explicit mode reads the folder a step names (model-control.ts): the name must be one folder.
+  try {
+    checkModelName(s.model_name as string, `${where}.model_name`);
+  } catch (err) {
+    fail((err as Error).message);
+  }
   if (s.model_namespace !== undefined && s.model_namespace !== '') fail(`${where}.model_namespace is not supported`);
   const version = s.model_version === undefined ? -1 : Number(s.model_version);
   if (!Number.isSafeInteger(version) || (version < 1 && version !== -1)) fail(`${where}.model_version must be -1 (latest) or a version >= 1`);
