@@ -6,7 +6,7 @@
  * other side of each map, and no ensemble reaches itself through its steps.
  */
 import type { TensorSpec } from './model-config';
-import type { ModelEntry } from './model-entry';
+import { latestReady, type ModelEntry } from './model-entry';
 import type { ServedVersion } from './model-version';
 import type { EnsembleVersion } from './ensemble-version';
 
@@ -38,9 +38,7 @@ function composingVersion(entry: ModelEntry | undefined, pinned: number): Served
     const version = entry.versions.get(pinned);
     return version?.ready ? version : `version ${pinned} is not ready`;
   }
-  let latest: ServedVersion | undefined;
-  for (const v of entry.versions.values()) if (v.ready && (!latest || v.version > latest.version)) latest = v;
-  return latest ?? 'no version is ready';
+  return latestReady(entry) ?? 'no version is ready';
 }
 
 /** Each ensemble tensor has one data type: as the ensemble declares it, or as the step that writes it gives it. */

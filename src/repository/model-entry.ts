@@ -65,6 +65,13 @@ export function modelEntry(
   return { name, versions, status: sorted, reason, failures, required, rollout };
 }
 
+/** The highest-numbered READY version, which a request naming no version gets without a rollout. */
+export function latestReady(entry: ModelEntry): ServedVersion | undefined {
+  let latest: ServedVersion | undefined;
+  for (const v of entry.versions.values()) if (v.ready && (!latest || v.version > latest.version)) latest = v;
+  return latest;
+}
+
 /** The version failed to load (as opposed to being unloaded). */
 export function isLoadFailure(status: VersionStatus): boolean {
   return status.state === 'UNAVAILABLE' && status.reason !== UNLOADED;

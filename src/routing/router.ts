@@ -4,7 +4,7 @@
  */
 import { notFound, unavailable, invalidArgument } from '../errors';
 import type { ParameterValue } from '../dataplane/infer-request';
-import { isLoadFailure, type ModelEntry, type Rollout } from '../repository/model-entry';
+import { isLoadFailure, latestReady, type ModelEntry, type Rollout } from '../repository/model-entry';
 import type { ModelRepository } from '../repository/model-repository';
 import type { ServedVersion } from '../repository/model-version';
 
@@ -54,8 +54,7 @@ function resolveIn(entry: ModelEntry, version: string): ServedVersion {
     // Triton's answer for a version it knows but does not serve now (loading, unloading, unloaded).
     throw unavailable(`model '${modelName}' version ${version} is not ready: ${status.state === 'UNAVAILABLE' ? status.reason : status.state.toLowerCase()}`);
   }
-  let latest: ServedVersion | undefined;
-  for (const v of entry.versions.values()) if (v.ready && (!latest || v.version > latest.version)) latest = v;
+  const latest = latestReady(entry);
   if (!latest) {
     const why = [...entry.failures, ...[...entry.versions.values()].map((v) => `version ${v.version}: ${notReadyReason(v)}`)];
     throw unavailable(`model '${modelName}' has no ready version${why.length > 0 ? `: ${why.join('; ')}` : ''}`);
